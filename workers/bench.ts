@@ -1,0 +1,10 @@
+/** `npm run bench -- <suite> [--json]`: benchmarks measure and report; they never assert. */
+import { runCommand } from "./cli/args";
+
+void runCommand(
+  "bench",
+  {
+    ml: () => import("./bench/ml"),
+  },
+  process.argv.slice(2),
+);

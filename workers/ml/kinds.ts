@@ -1,0 +1,19 @@
+/** The run kinds the worker can execute, each loaded only when a run of that kind arrives. */
+import type { RunConfig, RunKind } from "./config";
+import type { RunLogger } from "./logger";
+
+export interface RunContext {
+  logger: RunLogger;
+  /** Bytes of an artifact stored by an earlier run (a teacher's checkpoint, say). */
+  loadArtifact(runId: string, name: string): Promise<Uint8Array>;
+}
+
+/** Executes one run; resolves to its summary metrics (shown in run lists and leaderboards). */
+export type Runner<K extends RunKind> = (
+  config: RunConfig<K>,
+  ctx: RunContext,
+) => Promise<Record<string, number | string | null>>;
+
+export const runners: { [K in RunKind]: () => Promise<Runner<K>> } = {
+  smoke: async () => (await import("./smoke")).runSmoke,
+};
