@@ -1,0 +1,27 @@
+/**
+ * Heartbeat rules shared by the web server (health, run lists) and the workers (sweeps).
+ * A worker beats every HEARTBEAT_MS; one silent for WORKER_TIMEOUT_MS is gone, and a run whose worker
+ * has been silent for RUN_TIMEOUT_MS is `crashed`.
+ */
+import type { Sql } from "./client";
+
+export const HEARTBEAT_MS = Number(process.env.CRACKDIFF_HEARTBEAT_MS ?? 5000);
+export const WORKER_TIMEOUT_MS = HEARTBEAT_MS * 6;
+export const RUN_TIMEOUT_MS = HEARTBEAT_MS * 18;
+
+export async function liveWorkerCount(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from workers
+    where stopped_at is null and heartbeat_at > now() - ${WORKER_TIMEOUT_MS} * interval '1 millisecond'`;
+  return row?.n ?? 0;
+}
+
+/** Marks running runs whose worker went silent as crashed; returns their ids. */
+export async function sweepCrashedRuns(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    update runs set status = 'crashed', finished_at = now(),
+      error = coalesce(error, 'the worker ' || coalesce(worker_id, '?') || ' stopped sending heartbeats')
+    where status = 'running' and heartbeat_at < now() - ${RUN_TIMEOUT_MS} * interval '1 millisecond'
+    returning id`;
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,62 @@
+/**
+ * The run queue, on pg-boss (Postgres-backed, SKIP LOCKED). Shared by the server (enqueue, cancel) and the
+ * workers (claim), so it lives here in db/.
+ */
+import PgBoss from "pg-boss";
+import type { Sql } from "./client";
+
+export const RUN_QUEUE = "runs";
+export interface RunJob {
+  runId: string;
+}
+
+/** A run may train for hours; pg-boss caps a job's expiry below 24 h. Runs are never retried blindly. */
+const jobOptions = { retryLimit: 0, expireInSeconds: 23 * 3600 } as const;
+
+export function createBoss(url: string, opts: { maintenance?: boolean } = {}): PgBoss {
+  const boss = new PgBoss({
+    connectionString: url,
+    max: 3,
+    // Only workers need pg-boss's supervisor and schedules; the web server only sends.
+    supervise: opts.maintenance ?? false,
+    schedule: false,
+    migrate: false,
+  });
+  boss.on("error", (err) => console.error("[queue]", err.message));
+  return boss;
+}
+
+/** Creates pg-boss's schema and the run queue; idempotent. */
+export async function setupQueue(url: string): Promise<void> {
+  const boss = new PgBoss({ connectionString: url, max: 1, supervise: false, schedule: false, migrate: true });
+  await boss.start();
+  try {
+    if (!(await boss.getQueue(RUN_QUEUE))) await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, ...jobOptions });
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+/** pg-boss runs its SQL through this, so a job is inserted inside the caller's transaction. */
+function inTransaction(tx: Sql) {
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      // Match node-postgres, which pg-boss is written for: undefined is NULL, objects are JSON.
+      const params = values.map((v) =>
+        v === undefined
+          ? null
+          : v !== null && typeof v === "object" && !(v instanceof Date) && !Array.isArray(v)
+            ? JSON.stringify(v)
+            : v,
+      );
+      return { rows: await tx.unsafe(text, params as never[]) };
+    },
+  };
+}
+
+/** Enqueues a run inside `tx`: if the transaction rolls back, no job exists either. */
+export async function enqueueRun(boss: PgBoss, tx: Sql, runId: string): Promise<string> {
+  const id = await boss.send(RUN_QUEUE, { runId } satisfies RunJob, { ...jobOptions, db: inTransaction(tx) });
+  if (!id) throw new Error(`queue refused the job for run ${runId}`);
+  return id;
+}
