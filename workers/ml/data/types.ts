@@ -1,6 +1,6 @@
 /** One image of a dataset, decoded and resized to the run's resolution. */
 export interface Sample {
-  /** File stem (or synthetic index); stable across runs, used for hash splits and per-image results. */
+  /** "<Class>/<file stem>" (or a synthetic name); stable across runs, used for hash splits and per-image results. */
   id: string;
   /** 0 = normal (Negative), 1 = cracked (Positive). */
   label: 0 | 1;

@@ -1,0 +1,169 @@
+/**
+ * Detection metrics, pure TS (no tfjs): image-level AUROC, average precision and best F1, pixel-level AUROC
+ * and AP over millions of pixels, and mean ± std over seeds.
+ *
+ * Convention: labels are 1 = positive (crack), 0 = negative; a higher score means "more likely a crack".
+ * Undefined cases return NaN rather than throwing, so one empty class does not abort a whole evaluation
+ * (JSON.stringify turns NaN into null): AUROC is NaN unless both classes are present; AP and best F1 are
+ * NaN when there is no positive. Malformed input (length mismatch, a label other than 0/1, a NaN score)
+ * throws.
+ *
+ * All of them rest on one exact pass: positives' and negatives' scores are sorted apart (typed-array sorts,
+ * O(n log n), no index arrays), then merged from the highest score down, one step per distinct score, so
+ * tied scores always move together (the ROC/PR curve jumps diagonally over a tie instead of guessing
+ * an order).
+ */
+
+export interface F1Result {
+  f1: number;
+  /** Predict "crack" when score >= threshold. */
+  threshold: number;
+  precision: number;
+  recall: number;
+}
+
+/** Area under the ROC curve; tied scores count 1/2 (Mann–Whitney U / trapezoid rule). NaN without both classes. */
+export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  return aurocOfSorted(...splitByLabel(scores, labels));
+}
+
+/**
+ * Average precision as sklearn's average_precision_score: AP = Σ_n (R_n − R_{n−1}) P_n over the distinct
+ * thresholds from the highest score down (step-wise, no interpolation; tied scores form one threshold).
+ * NaN when there is no positive.
+ */
+export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  return apOfSorted(...splitByLabel(scores, labels));
+}
+
+/**
+ * The threshold (one of the scores; predict positive when score >= threshold) that maximises
+ * F1 = 2TP / (2TP + FP + FN). Ties in F1 keep the higher threshold. NaN fields when there is no positive.
+ */
+export function bestF1(scores: ArrayLike<number>, labels: ArrayLike<number>): F1Result {
+  const [pos, neg] = splitByLabel(scores, labels);
+  const P = pos.length;
+  let best: F1Result = { f1: Number.NaN, threshold: Number.NaN, precision: Number.NaN, recall: Number.NaN };
+  if (P === 0) return best;
+  best.f1 = -1;
+  walkThresholds(pos, neg, (threshold, tp, fp) => {
+    const f1 = (2 * tp) / (tp + fp + P);
+    if (f1 > best.f1) best = { f1, threshold, precision: tp / (tp + fp), recall: tp / P };
+  });
+  return best;
+}
+
+/**
+ * Pixel-level AUROC over concatenated heatmaps and masks (mask nonzero = crack pixel). Exact, with memory of
+ * one Float32 copy of the heatmap (4 bytes per pixel): ~10 M pixels take ~40 MB and a few seconds.
+ */
+export function pixelAuroc(heatmaps: Float32Array, masks: Uint8Array): number {
+  return aurocOfSorted(...splitPixels(heatmaps, masks));
+}
+
+/** Pixel-level average precision (as averagePrecision), exact; same memory as pixelAuroc. */
+export function pixelAp(heatmaps: Float32Array, masks: Uint8Array): number {
+  return apOfSorted(...splitPixels(heatmaps, masks));
+}
+
+/** Mean and sample standard deviation (n − 1; 0 for a single value) of per-seed results. NaN when empty. */
+export function meanStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
+  const n = values.length;
+  if (n === 0) return { mean: Number.NaN, std: Number.NaN, n };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i]!;
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (values[i]! - mean) ** 2;
+  return { mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : 0, n };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+type Sorted = Float64Array | Float32Array;
+
+/** Trapezoid area under the ROC curve traced by walkThresholds: each step adds ΔFP · (TP_before + ΔTP / 2). */
+function aurocOfSorted(pos: Sorted, neg: Sorted): number {
+  const P = pos.length;
+  const N = neg.length;
+  if (P === 0 || N === 0) return Number.NaN;
+  let area = 0;
+  let prevTp = 0;
+  let prevFp = 0;
+  walkThresholds(pos, neg, (_, tp, fp) => {
+    area += (fp - prevFp) * (prevTp + (tp - prevTp) / 2);
+    prevTp = tp;
+    prevFp = fp;
+  });
+  return area / (P * N);
+}
+
+function apOfSorted(pos: Sorted, neg: Sorted): number {
+  const P = pos.length;
+  if (P === 0) return Number.NaN;
+  let ap = 0;
+  let prevTp = 0;
+  walkThresholds(pos, neg, (_, tp, fp) => {
+    ap += ((tp - prevTp) / P) * (tp / (tp + fp));
+    prevTp = tp;
+  });
+  return ap;
+}
+
+/**
+ * Visits every distinct score from the highest down with the cumulative true and false positives of the rule
+ * "score >= threshold". `pos` and `neg` must be sorted ascending.
+ */
+function walkThresholds(pos: Sorted, neg: Sorted, visit: (threshold: number, tp: number, fp: number) => void): void {
+  let i = pos.length - 1;
+  let j = neg.length - 1;
+  while (i >= 0 || j >= 0) {
+    const threshold = Math.max(i >= 0 ? pos[i]! : -Infinity, j >= 0 ? neg[j]! : -Infinity);
+    while (i >= 0 && pos[i] === threshold) i--;
+    while (j >= 0 && neg[j] === threshold) j--;
+    visit(threshold, pos.length - 1 - i, neg.length - 1 - j);
+  }
+}
+
+/** Scores of the positives and of the negatives, each sorted ascending. */
+function splitByLabel(scores: ArrayLike<number>, labels: ArrayLike<number>): [Float64Array, Float64Array] {
+  if (scores.length !== labels.length) {
+    throw new Error(`scores and labels differ in length (${scores.length} vs ${labels.length})`);
+  }
+  let P = 0;
+  for (let k = 0; k < labels.length; k++) {
+    const label = labels[k];
+    if (label !== 0 && label !== 1) throw new Error(`labels must be 0 or 1; labels[${k}] is ${label}`);
+    if (Number.isNaN(scores[k])) throw new Error(`scores[${k}] is NaN`);
+    P += label;
+  }
+  const pos = new Float64Array(P);
+  const neg = new Float64Array(labels.length - P);
+  let p = 0;
+  let q = 0;
+  for (let k = 0; k < labels.length; k++) {
+    if (labels[k] === 1) pos[p++] = scores[k]!;
+    else neg[q++] = scores[k]!;
+  }
+  return [pos.sort(), neg.sort()];
+}
+
+/** Heatmap values at crack pixels and at normal pixels, each sorted ascending (Float32, no precision lost). */
+function splitPixels(heatmaps: Float32Array, masks: Uint8Array): [Float32Array, Float32Array] {
+  if (heatmaps.length !== masks.length) {
+    throw new Error(`heatmaps and masks differ in length (${heatmaps.length} vs ${masks.length} pixels)`);
+  }
+  let P = 0;
+  for (let k = 0; k < masks.length; k++) if (masks[k] !== 0) P++;
+  const pos = new Float32Array(P);
+  const neg = new Float32Array(masks.length - P);
+  let p = 0;
+  let q = 0;
+  for (let k = 0; k < masks.length; k++) {
+    const v = heatmaps[k]!;
+    if (Number.isNaN(v)) throw new Error(`heatmap pixel ${k} is NaN`);
+    if (masks[k] !== 0) pos[p++] = v;
+    else neg[q++] = v;
+  }
+  return [pos.sort(), neg.sort()];
+}
