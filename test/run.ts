@@ -27,7 +27,13 @@ async function main() {
     console.log("starting a throwaway embedded PostgreSQL for the database tests…");
     embedded = await startEmbeddedPostgres({ dataDir, persistent: false });
   }
-  const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? embedded!.url, NODE_ENV: "test" };
+  const env = {
+    ...process.env,
+    DATABASE_URL: process.env.DATABASE_URL ?? embedded!.url,
+    NODE_ENV: "test",
+    // Fast heartbeats, so a killed worker's run is declared crashed within seconds.
+    CRACKDIFF_HEARTBEAT_MS: process.env.CRACKDIFF_HEARTBEAT_MS ?? "500",
+  };
   const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
     cwd: root,
     env,
