@@ -50,10 +50,12 @@ export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   /** false: the data folder is deleted on stop (throwaway test servers). */
   persistent: boolean;
+  /** Default: a free port. */
+  port?: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(opts.dataDir);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const password = "crackdiff";
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
