@@ -27,7 +27,7 @@ async function main() {
     console.log("starting a throwaway embedded PostgreSQL for the database tests…");
     embedded = await startEmbeddedPostgres({ dataDir, persistent: false });
   }
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: process.env.DATABASE_URL ?? embedded!.url,
     NODE_ENV: "test",

@@ -206,6 +206,23 @@ describe("runs through a worker", () => {
     assert.equal(series!.points.length, 1);
   });
 
+  test("a second worker joins the pool and takes runs too", async () => {
+    const second = await startWorker({ url: database.url, runners: failing, log: () => {} });
+    try {
+      assert.equal(await liveWorkerCount(services.sql), 2);
+      const member = await as("member");
+      const a = await member.runs.launch({ kind: "smoke", config: { steps: 5000 } });
+      const b = await member.runs.launch({ kind: "smoke", config: { steps: 5000 } });
+      const [ra, rb] = await Promise.all([waitForStatus(a.id, ["running"]), waitForStatus(b.id, ["running"])]);
+      assert.deepEqual(new Set([ra.workerId, rb.workerId]), new Set([worker.id, second.id]));
+      await member.runs.cancel({ id: a.id });
+      await member.runs.cancel({ id: b.id });
+      await Promise.all([waitForStatus(a.id, ["killed"]), waitForStatus(b.id, ["killed"])]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   test("relaunch copies kind and config", async () => {
     const member = await as("member");
     const run = await member.runs.launch({ kind: "smoke", name: "orig", config: { steps: 3, seed: 4 } });
