@@ -1,0 +1,271 @@
+/**
+ * The kernels of workers/ml/kernels. The conv gradients against the pure-JS cpu backend (same inputs, same
+ * values and gradients; shapes, strides 1 and 2, 'same'/'valid'/explicit padding); a UNet-like training
+ * loss whose every parameter gradient must agree on both (which also shows no kernel a UNet needs is
+ * missing on wasm); MaxPoolGrad and ResizeNearestNeighborGrad, where tfjs's own are wrong, against a plain
+ * reference and the adjoint identity; SplitV and Identity.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../workers/ml/backend";
+
+type Padding = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
+
+/** Deterministic values in [-1, 1) from a seed (identical on both backends, unlike tf.random*). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs f on the given backend and returns its outputs as plain arrays (tensors freed). */
+async function on(backend: "cpu" | "wasm", f: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend(backend);
+  const outs = tf.tidy(f);
+  const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(outs);
+  return data;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  const scale = Math.max(1, ...expected.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  assert.ok(worst <= 1e-4 * scale, `${what}: max |wasm − cpu| = ${worst} (scale ${scale})`);
+}
+
+/** conv2d output and the gradients of Σ conv2d(x, W)·R with respect to x and W. */
+function convWithGrads(xShape: number[], wShape: number[], stride: number, pad: Padding) {
+  return () => {
+    const x = tf.tensor4d(values(size(xShape), 1), xShape as [number, number, number, number]);
+    const w = tf.tensor4d(values(size(wShape), 2), wShape as [number, number, number, number]);
+    const y = tf.conv2d(x, w, stride, pad);
+    // A non-uniform upstream gradient R, so a transposed or shifted result cannot pass by symmetry.
+    const r = tf.tensor(values(y.size, 3), y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).mul(r).sum(),
+    )([x, w]);
+    return [y, dx!, dw!];
+  };
+}
+
+const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
+  { x: [2, 9, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: "same" },
+  { x: [2, 9, 9, 3], w: [3, 3, 3, 4], stride: 2, pad: "same" },
+  { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: "same" },
+  { x: [2, 8, 8, 3], w: [3, 3, 3, 4], stride: 1, pad: "valid" },
+  { x: [2, 8, 7, 3], w: [3, 3, 3, 4], stride: 2, pad: "valid" },
+  { x: [1, 7, 6, 2], w: [2, 3, 2, 5], stride: 2, pad: "same" },
+  { x: [3, 10, 10, 1], w: [1, 1, 1, 6], stride: 1, pad: "valid" },
+  { x: [2, 12, 12, 8], w: [4, 4, 8, 8], stride: 2, pad: "same" },
+  { x: [4, 16, 16, 16], w: [3, 3, 16, 32], stride: 1, pad: "same" },
+  { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [4, 1], [0, 2], [0, 0]] },
+  { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 2, pad: [[0, 0], [0, 5], [3, 0], [0, 0]] },
+];
+
+for (const c of cases) {
+  const name = `conv2d x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${JSON.stringify(c.pad)}`;
+  test(`${name}: wasm values and gradients match cpu`, async () => {
+    const expected = await on("cpu", convWithGrads(c.x, c.w, c.stride, c.pad));
+    const actual = await on("wasm", convWithGrads(c.x, c.w, c.stride, c.pad));
+    assertClose(actual[0]!, expected[0]!, "conv2d");
+    assertClose(actual[1]!, expected[1]!, "dL/dx (Conv2DBackpropInput)");
+    assertClose(actual[2]!, expected[2]!, "dL/dW (Conv2DBackpropFilter)");
+  });
+}
+
+test("conv2dTranspose (forward Conv2DBackpropInput, gradient Conv2DBackpropFilter) matches cpu", async () => {
+  const run = () => {
+    const x = tf.tensor4d(values(2 * 5 * 5 * 4, 4), [2, 5, 5, 4]);
+    const w = tf.tensor4d(values(3 * 3 * 6 * 4, 5), [3, 3, 6, 4]);
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 10, 10, 6], 2, "same");
+    const y = f(x, w);
+    const r = tf.tensor(values(y.size, 6), y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b).mul(r).sum())([x, w]);
+    return [y, dx!, dw!];
+  };
+  const expected = await on("cpu", run);
+  const actual = await on("wasm", run);
+  actual.forEach((a, i) => assertClose(a, expected[i]!, ["y", "dL/dx", "dL/dW"][i]!));
+});
+
+test("the wasm gradient kernels free every intermediate buffer", async () => {
+  await initBackend("wasm");
+  const x = tf.tensor4d(values(2 * 9 * 9 * 3, 7), [2, 9, 9, 3]);
+  const w = tf.tensor4d(values(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same").sum());
+  tf.dispose(g([x, w])); // first call may allocate lazily-created state
+  const before = tf.engine().backend.numDataIds();
+  tf.dispose(g([x, w]));
+  assert.equal(tf.engine().backend.numDataIds(), before);
+  tf.dispose([x, w]);
+});
+
+/** A small ε-network-like loss touching what a diffusion UNet trains with: every gradient must match. */
+function unetLikeGradients(): tf.Tensor[] {
+  const param = (shape: number[], seed: number) => tf.tensor(values(size(shape), seed), shape).mul(0.3);
+  const p = {
+    w1: param([3, 3, 1, 8], 11),
+    b1: param([8], 12),
+    gamma: param([8], 13).add(1),
+    beta: param([8], 14),
+    wt: param([8, 8], 15),
+    wDown: param([4, 4, 8, 8], 16),
+    w2: param([3, 3, 8, 16], 17),
+    w3: param([3, 3, 24, 8], 18),
+    w4: param([1, 1, 8, 1], 19),
+  };
+  const names = Object.keys(p) as (keyof typeof p)[];
+  const x = tf.tensor4d(values(4 * 16 * 16, 20), [4, 16, 16, 1]);
+  const t = tf.tensor1d([1, 10, 100, 500]);
+  const silu = (v: tf.Tensor) => v.mul(tf.sigmoid(v));
+  const groupNorm = (v: tf.Tensor4D, groups: number, gamma: tf.Tensor, beta: tf.Tensor) => {
+    const [b, h, w, c] = v.shape;
+    const g = v.reshape([b, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
+    return g.sub(mean).div(variance.add(1e-5).sqrt()).reshape([b, h, w, c]).mul(gamma).add(beta);
+  };
+  const loss = (...ps: tf.Tensor[]) => {
+    const q = Object.fromEntries(names.map((n, i) => [n, ps[i]!])) as Record<keyof typeof p, tf.Tensor>;
+    // Sinusoidal time embedding (Ho et al. 2020, as in the Transformer) through a dense layer.
+    const freqs = tf.exp(tf.range(0, 4).mul(-Math.log(10000) / 4));
+    const angles = t.expandDims(1).mul(freqs.expandDims(0));
+    const emb = silu(tf.matMul(tf.concat([tf.sin(angles), tf.cos(angles)], 1), q.wt)).reshape([4, 1, 1, 8]);
+    const h1 = silu(groupNorm(tf.conv2d(x, q.w1 as tf.Tensor4D, 1, "same").add(q.b1), 2, q.gamma, q.beta)).add(
+      emb,
+    ) as tf.Tensor4D;
+    const down = tf.conv2d(h1, q.wDown as tf.Tensor4D, 2, "same");
+    const pooled = tf.maxPool(h1, 2, 2, "same").add(tf.avgPool(h1, 2, 2, "same")).add(down) as tf.Tensor4D;
+    const h2 = tf.leakyRelu(tf.relu(tf.conv2d(pooled, q.w2 as tf.Tensor4D, 1, "same")), 0.1) as tf.Tensor4D;
+    const up = tf.image.resizeNearestNeighbor(h2, [16, 16]).add(tf.image.resizeBilinear(h2, [16, 16])).mul(0.5);
+    const h3 = tf.elu(tf.conv2d(tf.concat([up, h1], 3) as tf.Tensor4D, q.w3 as tf.Tensor4D, 1, "same"));
+    const out = tf.conv2d(tf.tanh(h3) as tf.Tensor4D, q.w4 as tf.Tensor4D, 1, "same");
+    return tf.losses.meanSquaredError(x, out).add(tf.abs(out).mean().mul(0.01));
+  };
+  const { value, grads } = tf.valueAndGrads(loss)(names.map((n) => p[n]));
+  return [value, ...grads];
+}
+
+test("a UNet-like training loss: value and every parameter gradient match cpu on wasm", async () => {
+  const expected = await on("cpu", unetLikeGradients);
+  const actual = await on("wasm", unetLikeGradients);
+  assert.equal(actual.length, 10);
+  actual.forEach((a, i) => assertClose(a, expected[i]!, i === 0 ? "loss" : `gradient ${i}`));
+});
+
+/** First-maximum routing of dy through a max pool, written out plainly (the cpu backend's rule). */
+function referenceMaxPoolGrad(x: Float32Array, [b, h, w, c]: number[], k: number, s: number, padTop: number, padLeft: number, dy: Float32Array, [oh, ow]: number[]) {
+  const dx = new Float32Array(x.length);
+  let o = 0;
+  for (let n = 0; n < b; n++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let d = 0; d < c; d++, o++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let u = 0; u < k; u++)
+            for (let v = 0; v < k; v++) {
+              const r = i * s - padTop + u;
+              const q = j * s - padLeft + v;
+              if (r < 0 || r >= h || q < 0 || q >= w) continue;
+              const idx = ((n * h + r) * w + q) * c + d;
+              if (x[idx]! > best) [best, at] = [x[idx]!, idx];
+            }
+          dx[at] += dy[o]!;
+        }
+  return dx;
+}
+
+for (const backend of ["cpu", "wasm"] as const) {
+  test(`${backend}: MaxPoolGrad routes dy to each window's maximum, also when the window is all negative`, async () => {
+    await initBackend(backend);
+    for (const { shape, k, s, pad, padTop, padLeft } of [
+      { shape: [2, 8, 8, 3], k: 2, s: 2, pad: "valid" as const, padTop: 0, padLeft: 0 },
+      { shape: [1, 7, 5, 2], k: 3, s: 2, pad: "same" as const, padTop: 1, padLeft: 1 },
+    ]) {
+      // Negative everywhere, so every window is all negative.
+      const xValues = values(size(shape), 30).map((v) => -Math.abs(v) - 0.01);
+      const x = tf.tensor4d(xValues, shape as [number, number, number, number]);
+      const y = tf.maxPool(x, k, s, pad);
+      const dy = tf.tensor(values(y.size, 31), y.shape);
+      const dx = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad).mul(dy).sum())(x);
+      const expected = referenceMaxPoolGrad(xValues, shape, k, s, padTop, padLeft, await dy.data() as Float32Array, y.shape.slice(1, 3));
+      assertClose((await dx.data()) as Float32Array, expected, `maxPool k${k} s${s} ${pad}`);
+      tf.dispose([x, y, dy, dx]);
+    }
+  });
+
+  test(`${backend}: ResizeNearestNeighborGrad is the adjoint of the resize (batch > 1, all corner modes)`, async () => {
+    await initBackend(backend);
+    for (const { from, to, alignCorners, halfPixelCenters } of [
+      { from: [2, 4, 4, 3], to: [8, 8], alignCorners: false, halfPixelCenters: false },
+      { from: [3, 5, 3, 2], to: [8, 7], alignCorners: true, halfPixelCenters: false },
+      { from: [2, 5, 3, 2], to: [8, 7], alignCorners: false, halfPixelCenters: true },
+      { from: [2, 6, 6, 1], to: [3, 4], alignCorners: false, halfPixelCenters: false },
+    ]) {
+      // The resize is linear, y = J x, so its gradient for upstream r must satisfy ⟨Jᵀr, v⟩ = ⟨r, J v⟩.
+      const resize = (a: tf.Tensor) =>
+        tf.image.resizeNearestNeighbor(a as tf.Tensor4D, to as [number, number], alignCorners, halfPixelCenters);
+      const shape = from as [number, number, number, number];
+      const x = tf.tensor4d(values(size(from), 40), shape);
+      const r = tf.tensor(values(from[0]! * to[0]! * to[1]! * from[3]!, 41), [from[0]!, to[0]!, to[1]!, from[3]!]);
+      const grad = tf.grad((a: tf.Tensor) => resize(a).mul(r).sum())(x);
+      for (let trial = 0; trial < 3; trial++) {
+        const v = tf.tensor4d(values(size(from), 50 + trial), shape);
+        const lhs = grad.mul(v).sum().dataSync()[0]!;
+        const rhs = tf.tidy(() => r.mul(resize(v)).sum().dataSync()[0]!);
+        assert.ok(Math.abs(lhs - rhs) <= 1e-4 * Math.max(1, Math.abs(rhs)), `${JSON.stringify({ from, to, alignCorners, halfPixelCenters })}: ⟨Jᵀr, v⟩ = ${lhs}, ⟨r, Jv⟩ = ${rhs}`);
+        v.dispose();
+      }
+      tf.dispose([x, r, grad]);
+    }
+  });
+}
+
+test("wasm SplitV (a concat's gradient) matches cpu on every axis, uneven sizes and int32", async () => {
+  const run = () => {
+    const x = tf.tensor4d(values(2 * 5 * 6 * 7, 60), [2, 5, 6, 7]);
+    const ints = tf.tensor3d(Array.from({ length: 4 * 6 * 5 }, (_, i) => i), [4, 6, 5], "int32");
+    const pieces = [
+      ...tf.split(x, [3, 4], 3),
+      ...tf.split(x, [1, -1, 2], 2),
+      ...tf.split(x, 5, 1),
+      ...tf.split(x, [1, 1], 0),
+      ...tf.split(ints, [2, 3], 2).map((t) => t.toFloat()),
+    ];
+    // And through the gradient of a concat, as a UNet uses it.
+    const a = tf.tensor4d(values(2 * 4 * 4 * 3, 61), [2, 4, 4, 3]);
+    const b = tf.tensor4d(values(2 * 4 * 4 * 5, 62), [2, 4, 4, 5]);
+    const r = tf.tensor4d(values(2 * 4 * 4 * 8, 63), [2, 4, 4, 8]);
+    const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.concat([p, q], 3).mul(r).sum())([a, b]);
+    return [...pieces, da!, db!];
+  };
+  const expected = await on("cpu", run);
+  const actual = await on("wasm", run);
+  assert.equal(actual.length, expected.length);
+  actual.forEach((v, i) => assertClose(v, expected[i]!, `piece ${i}`));
+});
+
+test("wasm Identity shares the buffer: a clone outlives its source, and both free cleanly", async () => {
+  await initBackend("wasm");
+  const before = tf.engine().backend.numDataIds();
+  const source = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+  const clone = tf.tidy(() => source.clone().add(0).clone()); // the intermediate is freed by tidy
+  const copy = source.clone();
+  source.dispose();
+  assert.deepEqual(Array.from(await copy.data()), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(await clone.data()), [1, 2, 3, 4]);
+  tf.dispose([copy, clone]);
+  assert.equal(tf.engine().backend.numDataIds(), before);
+});

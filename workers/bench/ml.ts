@@ -1,0 +1,229 @@
+/**
+ * `npm run bench -- ml [--json]`: the engine's speed on equal, framework-neutral work.
+ *
+ * reference_unet (ISSUE 3, exactly): input 64×64×1; conv3×3(16)+ReLU → maxpool 2 → conv3×3(32)+ReLU →
+ * conv3×3(32)+ReLU → nearest upsample ×2 → concat with the first conv's output → conv3×3(16)+ReLU →
+ * conv3×3(1); 'same' padding; Adam 1e-3; MSE; batch 16; random inputs. Throughput is the median of
+ * `--unet-rounds` timed rounds of `--unet-steps` steps each, after `--unet-warmup` untimed steps.
+ *
+ * Options (heal.ts reads its own, e.g. --steps for its DDIM steps):
+ *   --unet-rounds N --unet-steps N --unet-warmup N   timing on the default backend (5, 5, 3)
+ *   --compare-cpu     the same on the pure-JS cpu backend, and the speed-up; slow (minutes per step), so
+ *                     it has its own --cpu-rounds N --cpu-steps N --cpu-warmup N (1, 1, 1)
+ *   --compare-torch   workers/bench/reference_unet.py on this CPU (PyTorch, --torch-threads N, 2) with the
+ *                     same timing, when a python3 here imports torch (or --python PATH); else null
+ * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists.
+ */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { UsageError, type Args, type Command } from "../cli/args";
+import { initBackend, type BackendInfo } from "../ml/backend";
+
+const BATCH = 16;
+const SIZE = 64;
+
+export function buildReferenceUnet(seed = 0): tf.LayersModel {
+  let n = 0;
+  const conv = (filters: number, activation: "relu" | "linear") =>
+    tf.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: "same",
+      activation,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + n++ }),
+    });
+  const input = tf.input({ shape: [SIZE, SIZE, 1] });
+  const skip = conv(16, "relu").apply(input) as tf.SymbolicTensor;
+  let h = tf.layers.maxPooling2d({ poolSize: 2 }).apply(skip) as tf.SymbolicTensor;
+  h = conv(32, "relu").apply(h) as tf.SymbolicTensor;
+  h = conv(32, "relu").apply(h) as tf.SymbolicTensor;
+  h = tf.layers.upSampling2d({ size: [2, 2], interpolation: "nearest" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.concatenate({ axis: -1 }).apply([h, skip]) as tf.SymbolicTensor;
+  h = conv(16, "relu").apply(h) as tf.SymbolicTensor;
+  const output = conv(1, "linear").apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output, name: "reference_unet" });
+}
+
+export interface Timing {
+  warmup: number;
+  rounds: number;
+  steps: number;
+}
+
+export interface ReferenceResult {
+  train_img_per_s: number;
+  infer_img_per_s: number;
+  train_rounds: number[];
+  infer_rounds: number[];
+  batch: number;
+  size: number;
+  params: number;
+  final_loss: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** Images/s of each timed round; `step` must finish its work before it resolves. */
+async function roundsPerSecond(step: () => Promise<void>, { warmup, rounds, steps }: Timing, label: string) {
+  for (let i = 0; i < warmup; i++) await step();
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    rates.push((BATCH * steps) / ((performance.now() - started) / 1000));
+    console.error(`  ${label} round ${r + 1}/${rounds}: ${rates[r]!.toFixed(2)} img/s`);
+  }
+  return rates;
+}
+
+/** Trains and runs the reference UNet on the current backend. */
+export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResult> {
+  const model = buildReferenceUnet();
+  const optimizer = tf.train.adam(1e-3);
+  const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 1);
+  const y = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 2);
+  let finalLoss = Number.NaN;
+  const trainStep = async () => {
+    const loss = optimizer.minimize(
+      () => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar,
+      true,
+    )!;
+    finalLoss = (await loss.data())[0]!;
+    loss.dispose();
+  };
+  const inferStep = async () => {
+    const out = model.predict(x, { batchSize: BATCH }) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  };
+  try {
+    const train = await roundsPerSecond(trainStep, timing, `${tf.getBackend()} train`);
+    const infer = await roundsPerSecond(inferStep, timing, `${tf.getBackend()} infer`);
+    return {
+      train_img_per_s: median(train),
+      infer_img_per_s: median(infer),
+      train_rounds: train,
+      infer_rounds: infer,
+      batch: BATCH,
+      size: SIZE,
+      params: model.countParams(),
+      final_loss: finalLoss,
+    };
+  } finally {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** The PyTorch reference on this CPU, or null with the reason when no python3 here can import torch. */
+function benchTorch(args: Args, timing: Timing): { result: Record<string, unknown> | null; note?: string } {
+  const script = path.join(__dirname, "reference_unet.py");
+  // Debian's python3-torch lives in the system interpreter, which a pyenv python3 on PATH can hide.
+  const candidates = args.has("python") ? [args.required("python")] : ["python3", "/usr/bin/python3"];
+  const python = candidates.find(
+    (p) => spawnSync(p, ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 }).status === 0,
+  );
+  if (!python) {
+    return { result: null, note: `no python3 that can import torch (tried ${candidates.join(", ")})` };
+  }
+  const threads = String(args.number("torch-threads", 2));
+  console.error(`reference UNet on PyTorch (${python}, ${threads} threads)…`);
+  const timingArgs = (["warmup", "rounds", "steps"] as const).flatMap((k) => [`--${k}`, String(timing[k])]);
+  const run = spawnSync(python, [script, "--threads", threads, ...timingArgs], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 30 * 60_000,
+  });
+  const line = run.stdout?.trim().split("\n").pop();
+  if (run.status !== 0 || !line) return { result: null, note: `${script} failed (exit ${run.status})` };
+  return { result: JSON.parse(line) as Record<string, unknown> };
+}
+
+/** workers/bench/heal.ts is another engineer's; until it exists the heal section is null with a note. */
+async function benchHealIfPresent(args: Args): Promise<{ heal: Record<string, unknown> | null; note?: string }> {
+  const specifier = "./heal"; // computed, so a missing module is a runtime condition, not a type error
+  let mod: { benchHeal?: (args: Args) => Promise<Record<string, unknown>> };
+  try {
+    mod = await import(specifier);
+  } catch (err) {
+    // Only heal.ts itself missing is expected; a module heal.ts fails to import is a real error.
+    const { code, message } = err as { code?: string; message?: string };
+    const missing = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+    if (missing && message?.includes(path.join(__dirname, "heal"))) {
+      return { heal: null, note: "workers/bench/heal.ts does not exist yet" };
+    }
+    throw err;
+  }
+  if (typeof mod.benchHeal !== "function") {
+    return { heal: null, note: "workers/bench/heal.ts does not export benchHeal(args)" };
+  }
+  return { heal: await mod.benchHeal(args) };
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+
+export default (async (args) => {
+  const timing: Timing = {
+    warmup: args.number("unet-warmup", 3),
+    rounds: args.number("unet-rounds", 5),
+    steps: args.number("unet-steps", 5),
+  };
+  for (const [k, v] of Object.entries(timing)) {
+    const least = k === "warmup" ? 0 : 1;
+    if (!Number.isInteger(v) || v < least) throw new UsageError(`--unet-${k} must be a whole number ≥ ${least}`);
+  }
+  const info: BackendInfo = await initBackend();
+  console.error(`reference UNet on ${info.backend} (${info.device})…`);
+  const reference = await benchReferenceUnet(timing);
+
+  console.error("heal…");
+  const { heal, note: healNote } = await benchHealIfPresent(args);
+
+  let cpu: (ReferenceResult & BackendInfo) | null = null;
+  if (args.has("compare-cpu")) {
+    const cpuInfo = await initBackend("cpu");
+    console.error("reference UNet on the pure-JS cpu backend (slow)…");
+    const cpuTiming: Timing = {
+      warmup: args.number("cpu-warmup", 1),
+      rounds: args.number("cpu-rounds", 1),
+      steps: args.number("cpu-steps", 1),
+    };
+    if (cpuTiming.rounds < 1 || cpuTiming.steps < 1) throw new UsageError("--cpu-rounds and --cpu-steps must be ≥ 1");
+    cpu = { ...cpuInfo, ...(await benchReferenceUnet(cpuTiming)) };
+    await initBackend(); // back to the default for whatever runs after us in this process
+  }
+
+  const torch = args.has("compare-torch") ? benchTorch(args, timing) : null;
+  const torchTrain = torch?.result?.train_img_per_s as number | undefined;
+  const torchInfer = torch?.result?.infer_img_per_s as number | undefined;
+
+  return {
+    backend: info.backend,
+    device: info.device,
+    reference_unet: reference,
+    heal,
+    ...(healNote ? { heal_note: healNote } : {}),
+    cpu_reference_unet: cpu,
+    speedup_vs_cpu: cpu
+      ? {
+          train: ratio(reference.train_img_per_s, cpu.train_img_per_s),
+          infer: ratio(reference.infer_img_per_s, cpu.infer_img_per_s),
+        }
+      : null,
+    torch_reference_unet: torch?.result ?? null,
+    ...(torch?.note ? { torch_note: torch.note } : {}),
+    fraction_of_torch:
+      torchTrain && torchInfer
+        ? {
+            train: ratio(reference.train_img_per_s, torchTrain),
+            infer: ratio(reference.infer_img_per_s, torchInfer),
+          }
+        : null,
+  };
+}) satisfies Command;

@@ -1,0 +1,42 @@
+/**
+ * Kernels Crackdiff replaces or adds in tfjs 4.22 so that training is fast on wasm and correct everywhere
+ * (each checked against the cpu backend or a plain reference in test/ml/kernels.test.ts):
+ * - wasm Conv2DBackpropFilter: missing; composed from wasm's own Transpose + XNNPACK Conv2D.
+ * - wasm Conv2DBackpropInput: wasm's is a slow plain loop; composed the same way (~12× faster).
+ * - wasm MaxPoolGrad: wasm's misroutes the gradient when a whole window is negative.
+ * - cpu and wasm ResizeNearestNeighborGrad: cpu's is wrong for batch > 1, wasm's with halfPixelCenters.
+ * - wasm SplitV (a concat's gradient): wasm's strided slices are slow; plain heap copies instead.
+ * - wasm Identity: shares the buffer like cpu's instead of copying it (tfjs clones a lot in backprop).
+ * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
+ * so a depthwise conv trains only on the cpu or tensorflow backends.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { wasmConv2DBackpropFilter } from "./conv2d_backprop_filter";
+import { wasmConv2DBackpropInput } from "./conv2d_backprop_input";
+import { wasmIdentity } from "./identity";
+import { wasmMaxPoolGrad } from "./max_pool_grad";
+import { resizeNearestNeighborGradKernels } from "./resize_nearest_neighbor_grad";
+import { wasmSplitV } from "./split_v";
+
+const kernels: tf.KernelConfig[] = [
+  wasmConv2DBackpropFilter,
+  wasmConv2DBackpropInput,
+  wasmMaxPoolGrad,
+  ...resizeNearestNeighborGradKernels,
+  wasmSplitV,
+  wasmIdentity,
+];
+
+let registered = false;
+
+/** Registers these kernels, replacing tfjs's own where it has one. Idempotent. */
+export function registerKernels(): void {
+  if (registered) return;
+  for (const config of kernels) {
+    if (tf.getKernel(config.kernelName, config.backendName)) {
+      tf.unregisterKernel(config.kernelName, config.backendName);
+    }
+    tf.registerKernel(config);
+  }
+  registered = true;
+}
