@@ -1,0 +1,32 @@
+/**
+ * Server components reach the API the same way the browser does: through tRPC, here as a direct caller
+ * with the signed-in user's context (no HTTP round trip).
+ */
+import { redirect } from "next/navigation";
+import { sessionUserId } from "@/server/auth/options";
+import { appRouter } from "@/server/routers";
+import { services } from "@/server/services";
+import { createCallerFactory, createContextInner, type SessionUser } from "@/server/trpc";
+
+const createCaller = createCallerFactory(appRouter);
+
+export async function serverCaller() {
+  return createCaller(await createContextInner({ services: services(), userId: await sessionUserId() }));
+}
+
+/** The signed-in, enabled user, or null. */
+export async function currentUser(): Promise<SessionUser | null> {
+  const userId = await sessionUserId();
+  if (!userId) return null;
+  const caller = createCaller(await createContextInner({ services: services(), userId }));
+  return caller.users.me().catch(() => null);
+}
+
+/** For lab pages: the user, or a redirect to set-up (no account yet) or sign-in. */
+export async function requireUser(): Promise<SessionUser> {
+  const user = await currentUser();
+  if (user) return user;
+  const caller = await serverCaller();
+  const { setupNeeded } = await caller.auth.status();
+  redirect(setupNeeded ? "/setup" : "/signin");
+}

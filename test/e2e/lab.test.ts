@@ -1,0 +1,365 @@
+/**
+ * End to end: the real app (`server/start.ts`: migrations, `next build` when needed, web server, one worker)
+ * on a throwaway database, driven through Chromium. The first visitor sets the lab up, the admin adds a
+ * member and invites a viewer, the viewer cannot launch, the member launches a `smoke` run and watches it
+ * finish with its loss chart and its PNG.
+ *
+ * Needs DATABASE_URL (a server where it may CREATE DATABASE; `npm test` provides one) and Chromium at
+ * /usr/bin/chromium (or CHROMIUM_PATH); skipped, saying why, without Chromium.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+const root = path.resolve(__dirname, "..", "..");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const skip = existsSync(chromiumPath) ? false : `Chromium is not installed at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
+
+const START_TIMEOUT_MS = 20 * 60_000; // a first `next build` on two busy cores is slow
+const RUN_TIMEOUT_MS = 8 * 60_000;
+const UI_TIMEOUT_MS = 30_000;
+
+const suffix = randomBytes(4).toString("hex");
+const admin = { name: "Ada Admin", email: `admin-${suffix}@lab.test`, password: "admin-password-1" };
+const member = { name: "Max Member", email: `member-${suffix}@lab.test`, password: "member-password-1" };
+const viewer = { name: "Vera Viewer", email: `viewer-${suffix}@lab.test`, password: "viewer-password-1" };
+const runName = `e2e smoke ${suffix}`;
+
+let app: ChildProcess | undefined;
+let appExited: Promise<void> = Promise.resolve();
+let appLog: string[] = [];
+let baseURL = "";
+let dbName = "";
+let dataDir = "";
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let inviteLink = "";
+const artifactsDir = path.join(os.tmpdir(), `crackdiff-e2e-${suffix}`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `fn` until it returns something truthy; fails with `what` and the last value or error. */
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false | "">, timeoutMs = UI_TIMEOUT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const pathIs = (p: string | RegExp) => (url: URL) => (typeof p === "string" ? url.pathname === p : p.test(url.pathname));
+
+async function signIn(email: string, password: string) {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function signOut() {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(pathIs("/signin"), { timeout: UI_TIMEOUT_MS });
+}
+
+/** The role shown in the top bar, e.g. "member". */
+async function navRole(): Promise<string> {
+  return (await page.locator(".topbar .role").textContent({ timeout: UI_TIMEOUT_MS }))?.trim() ?? "";
+}
+
+before(
+  async () => {
+    if (skip) return;
+    const adminUrl = process.env.DATABASE_URL;
+    assert.ok(adminUrl, "DATABASE_URL must point at a Postgres server where the test may create a database");
+    dbName = `crackdiff_e2e_${suffix}`;
+    const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`create database ${dbName}`);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+    const dbUrl = new URL(adminUrl);
+    dbUrl.pathname = `/${dbName}`;
+
+    const port = await freePort();
+    baseURL = `http://127.0.0.1:${port}`;
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-e2e-data-"));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: dbUrl.toString(),
+      PORT: String(port),
+      CRACKDIFF_DATA_DIR: dataDir,
+      CRACKDIFF_WORKERS: "1",
+      NEXTAUTH_URL: baseURL,
+      NEXT_TELEMETRY_DISABLED: "1",
+    };
+    delete (env as Record<string, string | undefined>).NODE_ENV; // `next build`/`next start` choose their own
+    delete env.NEXTAUTH_SECRET;
+
+    // Its own process group, so `after` stops the web server and the worker with it.
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server", "start.ts")], {
+      cwd: root,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    app = child;
+    appExited = new Promise((resolve) => child.once("exit", () => resolve()));
+    let ready!: () => void;
+    const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) {
+        if (!line.trim()) continue;
+        appLog.push(line);
+        if (appLog.length > 400) appLog = appLog.slice(-300);
+        if (/\[crackdiff\] ready:/.test(line)) ready();
+      }
+    };
+    child.stdout!.on("data", collect);
+    child.stderr!.on("data", collect);
+
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      readyPromise,
+      appExited.then(() => {
+        throw new Error(`the app exited before it was ready:\n${appLog.slice(-60).join("\n")}`);
+      }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the app was not ready after ${START_TIMEOUT_MS / 60000} min:\n${appLog.slice(-60).join("\n")}`)), START_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    });
+    context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(UI_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(60_000);
+    page = await context.newPage();
+    page.on("pageerror", (err) => appLog.push(`[browser] page error: ${err.message}`));
+  },
+  { timeout: START_TIMEOUT_MS + 120_000 },
+);
+
+after(
+  async () => {
+    await browser?.close().catch(() => {});
+    if (app?.pid && app.exitCode === null && app.signalCode === null) {
+      try {
+        process.kill(-app.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      const stopped = await Promise.race([appExited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      if (!stopped) {
+        try {
+          process.kill(-app.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+        await appExited;
+      }
+    }
+    // Anything the group left behind (a worker mid-run) goes too.
+    if (app?.pid) {
+      try {
+        process.kill(-app.pid, "SIGKILL");
+      } catch {
+        // none left
+      }
+    }
+    if (dbName && process.env.DATABASE_URL) {
+      const sql = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`drop database if exists ${dbName} with (force)`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  },
+  { timeout: 180_000 },
+);
+
+/** On failure: a screenshot and the app's last lines, to see what happened. */
+async function withEvidence(name: string, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (err) {
+    let shot = "";
+    try {
+      mkdirSync(artifactsDir, { recursive: true });
+      shot = path.join(artifactsDir, `${name}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+    } catch {
+      shot = "(no screenshot)";
+    }
+    const detail = `${err instanceof Error ? err.message : String(err)}\npage: ${page?.url()}\nscreenshot: ${shot}\n--- app log (last lines) ---\n${appLog.slice(-40).join("\n")}`;
+    throw Object.assign(new Error(detail), { cause: err });
+  }
+}
+
+test("the first visitor sets up the lab; the admin adds a member and invites a viewer", { skip, timeout: 5 * 60_000 }, () =>
+  withEvidence("setup", async () => {
+    await page.goto("/");
+    await page.waitForURL(pathIs("/setup"));
+    await page.getByLabel("Name").fill(admin.name);
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password", { exact: true }).fill(admin.password);
+    await page.getByLabel("Confirm password").fill(admin.password);
+    await page.getByRole("button", { name: "Create admin account" }).click();
+    await page.waitForURL(pathIs("/"));
+    await page.getByRole("heading", { name: "No runs yet" }).waitFor();
+    assert.equal(await navRole(), "admin");
+
+    // Set-up is closed once an account exists.
+    await page.goto("/setup");
+    await page.waitForURL(pathIs(/^\/(signin)?$/));
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Team" }).click();
+    await page.waitForURL(pathIs("/team"));
+    const create = page.getByRole("form", { name: "Create account" });
+    await create.getByLabel("Name").fill(member.name);
+    await create.getByLabel("Email").fill(member.email);
+    await create.getByLabel("Role").selectOption("member");
+    await create.getByLabel("Password").fill(member.password);
+    await create.getByRole("button", { name: "Create account" }).click();
+    const members = page.getByRole("table", { name: "Team members" });
+    await members.getByRole("row").filter({ hasText: member.email }).waitFor();
+    assert.equal(await members.getByLabel(`Role of ${member.email}`).inputValue(), "member");
+
+    const invite = page.getByRole("form", { name: "Invite" });
+    await invite.getByLabel("Email").fill(viewer.email);
+    await invite.getByLabel("Role").selectOption("viewer");
+    await invite.getByRole("button", { name: "Create invitation link" }).click();
+    inviteLink = await until("the invitation link", async () => page.getByLabel("Invitation link").inputValue({ timeout: 1000 }));
+    assert.match(inviteLink, new RegExp(`^${baseURL}/invite/[\\w-]{20,}$`));
+
+    await signOut();
+  }),
+);
+
+test("an invited viewer joins and cannot launch runs", { skip, timeout: 3 * 60_000 }, () =>
+  withEvidence("viewer", async () => {
+    assert.ok(inviteLink, "needs the invitation from the set-up test");
+    await page.goto(inviteLink);
+    await page.getByText(viewer.email).first().waitFor();
+    await page.getByLabel("Name").fill(viewer.name);
+    await page.getByLabel("Password", { exact: true }).fill(viewer.password);
+    await page.getByLabel("Confirm password").fill(viewer.password);
+    await page.getByRole("button", { name: "Join and sign in" }).click();
+    await page.waitForURL(pathIs("/"));
+    assert.equal(await navRole(), "viewer");
+    await page.getByRole("heading", { name: "Runs", exact: true }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Launch run" }).count(), 0, "viewers get no launch button on the runs list");
+    assert.equal(await page.getByRole("link", { name: "Team" }).count(), 0, "only admins see Team");
+
+    await page.goto("/runs/new");
+    await page.getByRole("status").filter({ hasText: "read-only" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Launch run" }).count(), 0, "viewers get no launch button on the form");
+
+    await signOut();
+  }),
+);
+
+test("a member launches a smoke run and watches it finish", { skip, timeout: RUN_TIMEOUT_MS + 4 * 60_000 }, () =>
+  withEvidence("member-run", async () => {
+    // A wrong password is refused clearly.
+    await signIn(member.email, "not-the-password");
+    await page.getByRole("alert").filter({ hasText: "Wrong email or password" }).waitFor();
+    assert.ok(pathIs("/signin")(new URL(page.url())));
+
+    await signIn(member.email, member.password);
+    await page.waitForURL(pathIs("/"));
+    assert.equal(await navRole(), "member");
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Launch" }).click();
+    await page.waitForURL(pathIs("/runs/new"));
+    const form = page.getByRole("form", { name: "Launch a run" });
+    await until("the smoke kind in the form", async () => (await form.getByLabel("Kind").inputValue()) === "smoke");
+    await form.getByLabel("Name").fill(runName);
+    await form.getByLabel("Tags").fill("e2e, smoke");
+    const steps = form.getByLabel("steps", { exact: true });
+    assert.equal(await steps.inputValue(), "60", "fields are prefilled with the schema's defaults");
+
+    // The server validates the config and the message names the field.
+    await steps.fill("999999");
+    await form.getByRole("button", { name: "Launch run" }).click();
+    const error = await until("the validation error", async () => {
+      const text = await page.getByRole("alert").filter({ hasText: "not launched" }).textContent({ timeout: 1000 });
+      return text?.includes("steps") ? text : null;
+    });
+    assert.match(error, /steps/);
+    assert.ok(pathIs("/runs/new")(new URL(page.url())), "a rejected launch stays on the form");
+
+    await steps.fill("40");
+    await form.getByRole("button", { name: "Launch run" }).click();
+    await page.waitForURL(pathIs(/^\/runs\/[0-9a-f-]{36}$/));
+    const runPath = new URL(page.url()).pathname;
+    await page.getByRole("heading", { name: runName }).waitFor();
+
+    const badge = page.locator(".run-head h1 .badge");
+    const final = await until(
+      "the run to end",
+      async () => {
+        const status = await badge.getAttribute("data-status", { timeout: 2000 });
+        return status && !["queued", "running"].includes(status) ? status : null;
+      },
+      RUN_TIMEOUT_MS,
+    );
+    if (final !== "finished") {
+      const why = await page.getByLabel("Run error").textContent({ timeout: 2000 }).catch(() => "(no error text)");
+      assert.fail(`the smoke run ended ${final}: ${why}`);
+    }
+
+    // The loss chart has a drawn line.
+    const chart = page.getByRole("figure", { name: "Chart train/loss" });
+    await until("the loss curve", async () => {
+      const d = await chart.locator("path.recharts-line-curve").first().getAttribute("d", { timeout: 1000 });
+      return d && d.length > 20;
+    });
+    // The PNG loaded.
+    const img = page.getByRole("region", { name: "Media" }).locator("img").first();
+    await until("the PNG to load", () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0));
+    // Summary and config are there.
+    await page.getByRole("region", { name: "Summary" }).getByText("final_loss").waitFor();
+    await until("the config", async () => ((await page.getByRole("region", { name: "Config" }).textContent()) ?? "").includes('"steps": 40'));
+
+    // The runs list shows it, finished, and links to it.
+    await page.getByRole("link", { name: "Runs" }).first().click();
+    await page.waitForURL(pathIs("/"));
+    const row = page.getByRole("table", { name: "Runs" }).getByRole("row").filter({ hasText: runName });
+    await until("the run in the list, finished", async () => (await row.locator(".badge").getAttribute("data-status", { timeout: 1000 })) === "finished");
+    assert.equal(await row.getByRole("link", { name: runName }).getAttribute("href"), runPath);
+    assert.match((await row.textContent()) ?? "", new RegExp(member.name));
+  }),
+);
