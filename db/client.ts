@@ -28,3 +28,33 @@ export function transaction<T>(sql: Sql, fn: (tx: { db: Database; sql: Sql }) =>
     return fn({ db: drizzle(txSql, { schema }), sql: txSql });
   }) as Promise<T>;
 }
+
+/**
+ * Retries a write while the database is unreachable (a restart takes seconds), up to `patienceMs`;
+ * other errors (constraint violations, bad SQL) are thrown at once.
+ */
+export async function retryWhileDown<T>(
+  fn: () => Promise<T>,
+  opts: { patienceMs?: number; onRetry?: (err: Error) => void } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.patienceMs ?? 60_000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() > deadline) throw err;
+      opts.onRetry?.(err as Error);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? "";
+  // Node socket errors, postgres.js's own, and the server's admin shutdown / cannot-connect classes (57P, 08).
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"].includes(code) ||
+    code.startsWith("57P") ||
+    code.startsWith("08")
+  );
+}

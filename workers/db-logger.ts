@@ -2,7 +2,7 @@
  * The RunLogger the worker hands to the ML library: metrics and log lines are buffered and written in
  * batches; a failed write (the database restarting, say) keeps its rows and is retried, so nothing is lost.
  */
-import type { Sql } from "../db/client";
+import { retryWhileDown, type Sql } from "../db/client";
 import type { RunLogger } from "./ml/logger";
 
 const FLUSH_MS = 1000;
@@ -46,18 +46,18 @@ export class DbRunLogger implements RunLogger {
 
   async media(key: string, step: number, png: Uint8Array, caption?: string): Promise<void> {
     const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
-    await this.sql`
+    await retryWhileDown(() => this.sql`
       insert into media (run_id, key, step, png, caption) values (${this.runId}, ${key}, ${step}, ${bytes}, ${caption ?? null})
-      on conflict (run_id, key, step) do update set png = excluded.png, caption = excluded.caption`;
+      on conflict (run_id, key, step) do update set png = excluded.png, caption = excluded.caption`);
   }
 
   async artifact(name: string, kind: string, bytes: Uint8Array, meta: Record<string, unknown> = {}): Promise<void> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    await this.sql`
+    await retryWhileDown(() => this.sql`
       insert into artifacts (run_id, name, kind, bytes, size, meta)
       values (${this.runId}, ${name}, ${kind}, ${buf}, ${buf.length}, ${JSON.stringify(meta)}::jsonb)
       on conflict (run_id, name) do update set kind = excluded.kind, bytes = excluded.bytes, size = excluded.size,
-        meta = excluded.meta, created_at = now()`;
+        meta = excluded.meta, created_at = now()`);
   }
 
   /** Writes what is buffered; on failure the rows go back into the buffer for the next try. */
@@ -87,17 +87,9 @@ export class DbRunLogger implements RunLogger {
     return this.flushing;
   }
 
-  /** Final flush, retried for up to `patienceMs` (a database restart takes seconds). */
-  async close(patienceMs = 60_000): Promise<void> {
+  /** Final flush, waiting out a database restart. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    const deadline = Date.now() + patienceMs;
-    for (;;) {
-      try {
-        return await this.flush();
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    await retryWhileDown(() => this.flush());
   }
 }

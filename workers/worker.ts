@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { createDb, type Sql } from "../db/client";
+import { createDb, retryWhileDown, type Sql } from "../db/client";
 import { HEARTBEAT_MS, sweepCrashedRuns } from "../db/liveness";
 import { createBoss, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
@@ -70,7 +70,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     log(`run ${runId} (${run.kind} "${run.name}") started`);
     try {
       const compute = (backend ??= await initBackend());
-      await sql`update runs set backend = ${compute.backend}, device = ${compute.device} where id = ${runId}`;
+      await retryWhileDown(() => sql`update runs set backend = ${compute.backend}, device = ${compute.device} where id = ${runId}`);
       if (!runKinds.includes(run.kind as RunKind)) throw new Error(`this worker cannot run kind "${run.kind}"`);
       const kind = run.kind as RunKind;
       const config = parseRunConfig(kind, run.config);
@@ -90,9 +90,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
     if (error) logger.log(`error: ${error}`);
     await logger.close().catch((e) => log(`run ${runId}: some metrics could not be written: ${e.message}`));
-    await retry(log, () => sql`
+    await retryWhileDown(() => sql`
       update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
-      where id = ${runId} and status = 'running'`);
+      where id = ${runId} and status = 'running'`, { onRetry: (e) => log(`database unreachable, retrying: ${e.message}`) });
     log(`run ${runId} ${status}${error ? `: ${error.split("\n")[0]}` : ""}`);
   };
 
@@ -116,7 +116,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
 }
 
 async function loadArtifact(sql: Sql, runId: string, name: string): Promise<Uint8Array> {
-  const [row] = await sql<{ bytes: Buffer }[]>`select bytes from artifacts where run_id = ${runId} and name = ${name}`;
+  const [row] = await retryWhileDown(() => sql<{ bytes: Buffer }[]>`select bytes from artifacts where run_id = ${runId} and name = ${name}`);
   if (!row) throw new Error(`run ${runId} has no artifact "${name}"`);
   return new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
 }
@@ -126,17 +126,4 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** Final state writes must survive a database restart. */
-async function retry<T>(log: (line: string) => void, fn: () => Promise<T>, patienceMs = 60_000): Promise<T> {
-  const deadline = Date.now() + patienceMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      log(`database write failed, retrying: ${err instanceof Error ? err.message : err}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
 

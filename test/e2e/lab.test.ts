@@ -10,13 +10,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { freePort } from "../../db/embedded";
+import { createTestDatabase, eventually, type TestDatabase } from "../helpers/db";
 
 const root = path.resolve(__dirname, "..", "..");
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -36,44 +36,13 @@ let app: ChildProcess | undefined;
 let appExited: Promise<void> = Promise.resolve();
 let appLog: string[] = [];
 let baseURL = "";
-let dbName = "";
+let database: TestDatabase | undefined;
 let dataDir = "";
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let inviteLink = "";
 const artifactsDir = path.join(os.tmpdir(), `crackdiff-e2e-${suffix}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `fn` until it returns something truthy; fails with `what` and the last value or error. */
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false | "">, timeoutMs = UI_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const pathIs = (p: string | RegExp) => (url: URL) => (typeof p === "string" ? url.pathname === p : p.test(url.pathname));
 
@@ -97,24 +66,14 @@ async function navRole(): Promise<string> {
 before(
   async () => {
     if (skip) return;
-    const adminUrl = process.env.DATABASE_URL;
-    assert.ok(adminUrl, "DATABASE_URL must point at a Postgres server where the test may create a database");
-    dbName = `crackdiff_e2e_${suffix}`;
-    const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(`create database ${dbName}`);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-    const dbUrl = new URL(adminUrl);
-    dbUrl.pathname = `/${dbName}`;
+    database = await createTestDatabase("crackdiff_e2e");
 
     const port = await freePort();
     baseURL = `http://127.0.0.1:${port}`;
     dataDir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-e2e-data-"));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       PORT: String(port),
       CRACKDIFF_DATA_DIR: dataDir,
       CRACKDIFF_WORKERS: "1",
@@ -197,14 +156,7 @@ after(
         // none left
       }
     }
-    if (dbName && process.env.DATABASE_URL) {
-      const sql = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
-      try {
-        await sql.unsafe(`drop database if exists ${dbName} with (force)`);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
-    }
+    await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   },
   { timeout: 180_000 },
@@ -261,7 +213,7 @@ test("the first visitor sets up the lab; the admin adds a member and invites a v
     await invite.getByLabel("Email").fill(viewer.email);
     await invite.getByLabel("Role").selectOption("viewer");
     await invite.getByRole("button", { name: "Create invitation link" }).click();
-    inviteLink = await until("the invitation link", async () => page.getByLabel("Invitation link").inputValue({ timeout: 1000 }));
+    inviteLink = await eventually(async () => page.getByLabel("Invitation link").inputValue({ timeout: 1000 }), "the invitation link");
     assert.match(inviteLink, new RegExp(`^${baseURL}/invite/[\\w-]{20,}$`));
 
     await signOut();
@@ -305,7 +257,7 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Launch" }).click();
     await page.waitForURL(pathIs("/runs/new"));
     const form = page.getByRole("form", { name: "Launch a run" });
-    await until("the smoke kind in the form", async () => (await form.getByLabel("Kind").inputValue()) === "smoke");
+    await eventually(async () => (await form.getByLabel("Kind").inputValue()) === "smoke", "the smoke kind in the form");
     await form.getByLabel("Name").fill(runName);
     await form.getByLabel("Tags").fill("e2e, smoke");
     const steps = form.getByLabel("steps", { exact: true });
@@ -314,10 +266,10 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
     // The server validates the config and the message names the field.
     await steps.fill("999999");
     await form.getByRole("button", { name: "Launch run" }).click();
-    const error = await until("the validation error", async () => {
+    const error = await eventually(async () => {
       const text = await page.getByRole("alert").filter({ hasText: "not launched" }).textContent({ timeout: 1000 });
       return text?.includes("steps") ? text : null;
-    });
+    }, "the validation error");
     assert.match(error, /steps/);
     assert.ok(pathIs("/runs/new")(new URL(page.url())), "a rejected launch stays on the form");
 
@@ -328,12 +280,10 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
     await page.getByRole("heading", { name: runName }).waitFor();
 
     const badge = page.locator(".run-head h1 .badge");
-    const final = await until(
-      "the run to end",
-      async () => {
+    const final = await eventually(async () => {
         const status = await badge.getAttribute("data-status", { timeout: 2000 });
         return status && !["queued", "running"].includes(status) ? status : null;
-      },
+      }, "the run to end",
       RUN_TIMEOUT_MS,
     );
     if (final !== "finished") {
@@ -343,22 +293,22 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
 
     // The loss chart has a drawn line.
     const chart = page.getByRole("figure", { name: "Chart train/loss" });
-    await until("the loss curve", async () => {
+    await eventually(async () => {
       const d = await chart.locator("path.recharts-line-curve").first().getAttribute("d", { timeout: 1000 });
       return d && d.length > 20;
-    });
+    }, "the loss curve");
     // The PNG loaded.
     const img = page.getByRole("region", { name: "Media" }).locator("img").first();
-    await until("the PNG to load", () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0));
+    await eventually(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), "the PNG to load");
     // Summary and config are there.
     await page.getByRole("region", { name: "Summary" }).getByText("final_loss").waitFor();
-    await until("the config", async () => ((await page.getByRole("region", { name: "Config" }).textContent()) ?? "").includes('"steps": 40'));
+    await eventually(async () => ((await page.getByRole("region", { name: "Config" }).textContent()) ?? "").includes('"steps": 40'), "the config");
 
     // The runs list shows it, finished, and links to it.
     await page.getByRole("link", { name: "Runs" }).first().click();
     await page.waitForURL(pathIs("/"));
     const row = page.getByRole("table", { name: "Runs" }).getByRole("row").filter({ hasText: runName });
-    await until("the run in the list, finished", async () => (await row.locator(".badge").getAttribute("data-status", { timeout: 1000 })) === "finished");
+    await eventually(async () => (await row.locator(".badge").getAttribute("data-status", { timeout: 1000 })) === "finished", "the run in the list, finished");
     assert.equal(await row.getByRole("link", { name: runName }).getAttribute("href"), runPath);
     assert.match((await row.textContent()) ?? "", new RegExp(member.name));
   }),

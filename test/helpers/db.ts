@@ -32,13 +32,27 @@ export async function createTestDatabase(prefix = "crackdiff_test"): Promise<Tes
   };
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+type NotYet = undefined | null | false | "";
+
+/**
+ * Polls `check` until it returns something truthy (a thrown error counts as "not yet"), or fails after
+ * `timeoutMs` naming `what` and the last value or error seen.
+ */
+export async function eventually<T>(check: () => Promise<T | NotYet>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const seen = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} (last: ${seen})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
