@@ -14,9 +14,102 @@ export const smokeConfig = z
   })
   .strict();
 
+/** Where a run's images come from: the synthetic generator (rendered at the run's size) or a folder dataset. */
+export const dataSource = z.union([
+  z
+    .object({
+      synthetic: z
+        .object({
+          count: z.number().int().min(4).max(20000).default(400),
+          /** Optional; must equal the run's size when given. */
+          size: z.number().int().min(16).max(256).optional(),
+          seed: z.number().int().min(0).default(0),
+        })
+        .strict(),
+    })
+    .strict(),
+  z.object({ folder: z.string().min(1) }).strict(),
+]);
+export type DataSource = z.output<typeof dataSource>;
+
+const syntheticDefault = { synthetic: { count: 400, seed: 0 } };
+const channels = z.union([z.literal(1), z.literal(3)]);
+
+/** `ddpm-train`: trains the DDPM teacher on the Negative images of a split; stores the checkpoint. */
+export const ddpmTrainConfig = z
+  .object({
+    data: dataSource.default(syntheticDefault),
+    split: z.enum(["train", "all"]).default("train"),
+    /** Share of each class held out as the test split (by hash of the file name). */
+    testFraction: z.number().min(0).max(0.9).default(0.3),
+    size: z.number().int().min(16).max(256).default(64),
+    channels: channels.default(1),
+    iters: z.number().int().min(1).max(200000).default(1500),
+    batch: z.number().int().min(1).max(256).default(16),
+    lr: z.number().positive().max(0.1).default(1e-3),
+    warmup: z.number().int().min(0).max(10000).default(100),
+    schedule: z.enum(["linear", "cosine"]).default("linear"),
+    T: z.number().int().min(10).max(4000).default(1000),
+    /** UNet channels at full resolution and number of resolution levels. */
+    width: z.number().int().min(4).max(128).default(16),
+    depth: z.number().int().min(1).max(6).default(4),
+    ema: z.number().min(0).max(0.99999).default(0.995),
+    /** Train on random crop × crop windows (0 = whole images). */
+    crop: z.number().int().min(0).max(256).default(32),
+    augment: z.boolean().default(true),
+    seed: z.number().int().min(0).default(0),
+    /** Every this many steps: sample images and a quick heal evaluation on the test split (0 = only at the end). */
+    evalEvery: z.number().int().min(0).max(200000).default(0),
+  })
+  .strict()
+  .refine((c) => !("synthetic" in c.data) || c.data.synthetic.size === undefined || c.data.synthetic.size === c.size, {
+    message: "data.synthetic.size must equal size (synthetic images are rendered at the run's size)",
+    path: ["data", "synthetic", "size"],
+  })
+  .refine((c) => c.size % 2 ** (c.depth - 1) === 0, {
+    message: "size must be divisible by 2^(depth − 1)",
+    path: ["size"],
+  })
+  .refine((c) => c.crop === 0 || (c.crop <= c.size && c.crop % 2 ** (c.depth - 1) === 0), {
+    message: "crop must be 0 or at most size and divisible by 2^(depth − 1)",
+    path: ["crop"],
+  });
+
+/**
+ * `heal-eval`: heals a split with a trained teacher's checkpoint and scores it (DDPM or DDIM). The defaults
+ * (t0 100, smooth 2, topk 5) are workers/ml/heal.ts's defaultHealOptions; see the measurements there.
+ */
+export const healEvalConfig = z
+  .object({
+    /** The `ddpm-train` run whose "checkpoint" artifact is the teacher. */
+    teacherRunId: z.string().min(1),
+    data: dataSource.default(syntheticDefault),
+    split: z.enum(["test", "train", "all"]).default("test"),
+    testFraction: z.number().min(0).max(0.9).default(0.3),
+    sampler: z.enum(["ddpm", "ddim"]).default("ddim"),
+    /** Network calls per heal; default 10 for DDIM and t0 (every step) for DDPM. */
+    steps: z.number().int().min(1).max(4000).optional(),
+    t0: z.number().int().min(1).max(4000).default(100),
+    eta: z.number().min(0).max(1).default(0),
+    /** Heals per image with independent noise, heatmaps averaged. */
+    seeds: z.number().int().min(1).max(16).default(1),
+    seed: z.number().int().min(0).default(0),
+    /** Image score = mean of the top-k % heatmap pixels. */
+    topk: z.number().positive().max(100).default(5),
+    /** Gaussian smoothing of heatmaps, σ in pixels (0 = none). */
+    smooth: z.number().min(0).max(10).default(2),
+    batch: z.number().int().min(1).max(256).default(32),
+    /** How many hardest false positives and false negatives to log as images. */
+    hardest: z.number().int().min(0).max(32).default(4),
+  })
+  .strict()
+  .refine((c) => c.steps === undefined || c.steps <= c.t0, { message: "steps must be at most t0", path: ["steps"] });
+
 /** Every run kind and its config schema; the worker has one runner per key. */
 export const runConfigs = {
   smoke: smokeConfig,
+  "ddpm-train": ddpmTrainConfig,
+  "heal-eval": healEvalConfig,
 } as const;
 
 export type RunKind = keyof typeof runConfigs;

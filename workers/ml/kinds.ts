@@ -16,4 +16,6 @@ export type Runner<K extends RunKind> = (
 
 export const runners: { [K in RunKind]: () => Promise<Runner<K>> } = {
   smoke: async () => (await import("./smoke")).runSmoke,
+  "ddpm-train": async () => (await import("./runners/ddpm-train")).runDdpmTrain,
+  "heal-eval": async () => (await import("./runners/heal-eval")).runHealEval,
 };

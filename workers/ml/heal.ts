@@ -1,0 +1,208 @@
+/**
+ * Healing and anomaly scoring (DESIGN.md §1): noise a test image y part-way, x_t₀ = √ᾱ_t₀ y + √(1 − ᾱ_t₀) ε
+ * (Ho et al. Eq. 4), run the reverse process back to x̂_0 with a DDPM or DDIM scheduler; what the model of
+ * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = |y − x̂_0| averaged over
+ * channels (optionally over K noise seeds, optionally Gaussian-smoothed); image score = mean of the top-k %
+ * heatmap pixels. Images are healed in batches; each image's noise depends only on (seed, its id, k), so its
+ * result does not depend on which images share its batch.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hashString, mixSeed, NoiseGenerator } from "./diffusion/random";
+import type { NoiseSchedule } from "./diffusion/schedule";
+import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/schedulers";
+import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";
+
+export interface HealOptions {
+  sampler: SamplerKind;
+  /** Network calls per heal; DDPM with steps < t₀ uses the respaced ancestral sampler. */
+  steps: number;
+  /** Start step t₀ (of T): how much of the image is noised away. */
+  t0: number;
+  /** DDIM η (0 = deterministic). */
+  eta: number;
+  /** Heals per image with independent noise; heatmaps are averaged (K in DESIGN.md §1). */
+  seeds: number;
+  seed: number;
+  /** Gaussian smoothing of the heatmap, σ in pixels (0 = none). */
+  smoothSigma: number;
+  /** Image score = mean of the top `topkPercent` % of heatmap pixels. */
+  topkPercent: number;
+  /** Images healed together (one network call per step for the whole batch). */
+  batchSize: number;
+}
+
+/**
+ * Defaults chosen on measurements (DDIM-10, default-trained teacher): on the real concrete sample every
+ * t₀ in {100, 250}, σ in {0, 1, 2} and top-k in {0.5 … 10 %} scores image AUROC ≥ 0.997; on synthetic
+ * concrete (hairline and faint cracks, pores, stains) t₀ = 100 with σ = 2 and the top 5 % is clearly best
+ * (image AUROC 0.96 vs 0.89 at t₀ = 250): a briefly trained teacher erases fine texture from higher t₀,
+ * and the residual of that texture drowns thin cracks.
+ */
+export const defaultHealOptions: HealOptions = {
+  sampler: "ddim",
+  steps: 10,
+  t0: 100,
+  eta: 0,
+  seeds: 1,
+  seed: 0,
+  smoothSigma: 2,
+  topkPercent: 5,
+  batchSize: 32,
+};
+
+export interface HealInput {
+  id: string;
+  /** size × size × channels in [0, 1]. */
+  image: Float32Array;
+}
+
+export interface HealResult {
+  id: string;
+  /** x̂_0 of the first seed, size × size × channels in [0, 1]. */
+  healed: Float32Array;
+  /** size × size residual in [0, 1] (after averaging and smoothing). */
+  heatmap: Float32Array;
+  score: number;
+}
+
+export function validateHealOptions(options: HealOptions, schedule: NoiseSchedule): void {
+  const { t0, steps, seeds, topkPercent, smoothSigma, batchSize } = options;
+  if (!Number.isInteger(t0) || t0 < 1 || t0 > schedule.T) throw new Error(`t0 must be an integer in [1, ${schedule.T}], got ${t0}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > t0) throw new Error(`steps must be an integer in [1, t0 = ${t0}], got ${steps}`);
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`seeds must be a positive integer, got ${seeds}`);
+  if (!(topkPercent > 0 && topkPercent <= 100)) throw new Error(`topk must be a percentage in (0, 100], got ${topkPercent}`);
+  if (!(smoothSigma >= 0 && smoothSigma <= 10)) throw new Error(`smoothing sigma must be in [0, 10] pixels, got ${smoothSigma}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+}
+
+export function makeHealScheduler(schedule: NoiseSchedule, options: Pick<HealOptions, "sampler" | "steps" | "t0" | "eta">): Scheduler {
+  const scheduler = makeScheduler(options.sampler, schedule, { eta: options.eta });
+  scheduler.setTimesteps(options.steps, options.t0);
+  return scheduler;
+}
+
+/** Noise generator of one heal: row i's stream depends on (seed, k, ids[i]) only. */
+export function healNoise(seed: number, k: number, ids: string[]): NoiseGenerator {
+  return new NoiseGenerator(ids.map((id) => mixSeed(seed, k, hashString(id))));
+}
+
+/**
+ * One heal of a batch y ([B, H, W, C] in [−1, 1]): x_t₀ from the generator's first draw, then the reverse
+ * process. Returns x̂_0 (and x_t₀ when asked, for visualisations); the caller disposes them.
+ */
+export async function healBatch(
+  model: EpsilonModel,
+  scheduler: Scheduler,
+  y: tf.Tensor4D,
+  generator: NoiseGenerator,
+  options: { keepStart?: boolean } & Pick<ReverseOptions, "onStep" | "checkCancelled"> = {},
+): Promise<{ healed: tf.Tensor4D; start?: tf.Tensor4D }> {
+  const t0 = scheduler.timesteps[0]!;
+  const noise = generator.normal(y.shape.slice(1));
+  const start = scheduler.addNoise(y, noise, t0);
+  noise.dispose();
+  const healed = await reverseProcess(model, scheduler, start, {
+    generator,
+    onStep: options.onStep,
+    checkCancelled: options.checkCancelled,
+  });
+  if (options.keepStart) return { healed, start };
+  start.dispose();
+  return { healed };
+}
+
+/** Heals images and scores them; see the file comment. `onProgress` gets the number of images done. */
+export async function healAndScore(
+  model: EpsilonModel,
+  schedule: NoiseSchedule,
+  inputs: HealInput[],
+  size: number,
+  channels: 1 | 3,
+  options: HealOptions,
+  hooks: { onProgress?: (done: number, total: number) => void; checkCancelled?: () => void } = {},
+): Promise<HealResult[]> {
+  validateHealOptions(options, schedule);
+  const pixels = size * size * channels;
+  for (const input of inputs) {
+    if (input.image.length !== pixels) {
+      throw new Error(`heal: image ${input.id} has ${input.image.length} values, expected ${size}×${size}×${channels}`);
+    }
+  }
+  const scheduler = makeHealScheduler(schedule, options);
+  const results: HealResult[] = [];
+  for (let start = 0; start < inputs.length; start += options.batchSize) {
+    const chunk = inputs.slice(start, start + options.batchSize);
+    const ids = chunk.map((c) => c.id);
+    const y = tf.tidy(() => {
+      const flat = new Float32Array(chunk.length * pixels);
+      chunk.forEach((c, i) => flat.set(c.image, i * pixels));
+      return tf.tensor4d(flat, [chunk.length, size, size, channels]).mul(2).sub(1) as tf.Tensor4D;
+    });
+    let residualSum: tf.Tensor4D | null = null;
+    let firstHealed: tf.Tensor4D | null = null;
+    for (let k = 0; k < options.seeds; k++) {
+      const { healed } = await healBatch(model, scheduler, y, healNoise(options.seed, k, ids), {
+        checkCancelled: hooks.checkCancelled,
+      });
+      // |y − x̂_0| in image units ([−1, 1] spans 2), mean over channels → [B, H, W, 1].
+      const residual = tf.tidy(() => tf.abs(y.sub(healed)).mean(3, true).div(2)) as tf.Tensor4D;
+      if (residualSum) {
+        const sum: tf.Tensor4D = residualSum.add(residual);
+        residualSum.dispose();
+        residual.dispose();
+        residualSum = sum;
+      } else {
+        residualSum = residual;
+      }
+      if (k === 0) firstHealed = healed;
+      else healed.dispose();
+    }
+    const heatmaps = tf.tidy(() => gaussianBlur(residualSum!.div(options.seeds), options.smoothSigma));
+    const healedPixels = tf.tidy(() => firstHealed!.add(1).div(2).clipByValue(0, 1));
+    const heatData = (await heatmaps.data()) as Float32Array;
+    const healedData = (await healedPixels.data()) as Float32Array;
+    tf.dispose([y, residualSum!, firstHealed!, heatmaps, healedPixels]);
+    chunk.forEach((c, i) => {
+      const heatmap = heatData.slice(i * size * size, (i + 1) * size * size);
+      results.push({
+        id: c.id,
+        healed: healedData.slice(i * pixels, (i + 1) * pixels),
+        heatmap,
+        score: topKMean(heatmap, options.topkPercent),
+      });
+    });
+    hooks.onProgress?.(results.length, inputs.length);
+  }
+  return results;
+}
+
+/** Network calls each image costs: `steps` per heal, `seeds` heals. */
+export function netCallsPerImage(options: Pick<HealOptions, "steps" | "seeds">): number {
+  return options.steps * options.seeds;
+}
+
+/** Mean of the largest `percent` % of the values (at least one value): the pooled image score. */
+export function topKMean(values: Float32Array, percent: number): number {
+  const k = Math.max(1, Math.round((values.length * percent) / 100));
+  const sorted = Float32Array.from(values).sort();
+  let sum = 0;
+  for (let i = sorted.length - k; i < sorted.length; i++) sum += sorted[i]!;
+  return sum / k;
+}
+
+/** Separable Gaussian blur of [B, H, W, 1] with reflected borders (σ = 0 returns the input unchanged). */
+export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
+  if (sigma <= 0) return x.clone();
+  const radius = Math.max(1, Math.ceil(3 * sigma));
+  const taps = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  return tf.tidy(() => {
+    // Reflection needs the pad to be smaller than the image; tiny images get a shorter (renormalised) kernel.
+    const r = Math.min(radius, x.shape[1] - 1, x.shape[2] - 1);
+    const padded = tf.mirrorPad(x, [[0, 0], [r, r], [r, r], [0, 0]], "reflect");
+    const kept = taps.slice(radius - r, radius + r + 1);
+    const total = kept.reduce((a, b) => a + b, 0);
+    const k = kept.map((v) => v / total);
+    const horizontal = tf.conv2d(padded, tf.tensor4d(k, [1, k.length, 1, 1]), 1, "valid");
+    return tf.conv2d(horizontal, tf.tensor4d(k, [k.length, 1, 1, 1]), 1, "valid");
+  });
+}

@@ -1,0 +1,35 @@
+/** Loads a run's images from its data source (synthetic or a folder) for one split. */
+import type { DataSource } from "../config";
+import { loadFolderDataset } from "../data/folder";
+import { inSplit } from "../data/split";
+import { generateSynthetic } from "../data/synthetic";
+import type { LoadedDataset, Split } from "../data/types";
+
+export interface RunDataOptions {
+  size: number;
+  channels: 1 | 3;
+  split: Split;
+  testFraction: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function loadRunData(source: DataSource, options: RunDataOptions): Promise<LoadedDataset> {
+  const { size, channels, split, testFraction } = options;
+  if ("folder" in source) {
+    return loadFolderDataset(source.folder, { size, channels, split, testFraction, onProgress: options.onProgress });
+  }
+  const { count, seed } = source.synthetic;
+  if (source.synthetic.size !== undefined && source.synthetic.size !== size) {
+    throw new Error(`synthetic size ${source.synthetic.size} differs from the run's size ${size}`);
+  }
+  if (channels !== 1) throw new Error("the synthetic generator renders grayscale images only (channels 1)");
+  const samples = generateSynthetic({ count, size, seed }).filter((s) => inSplit(s.id, split, testFraction));
+  return { samples, size, channels, skipped: [] };
+}
+
+/** A short description of the source for logs and checkpoint metadata. */
+export function describeSource(source: DataSource): string {
+  return "folder" in source
+    ? `folder ${source.folder}`
+    : `synthetic count=${source.synthetic.count} seed=${source.synthetic.seed}`;
+}

@@ -1,0 +1,256 @@
+/**
+ * DDPM training (Ho et al. 2020 Alg. 1): draw x_0 from the normal images, t ~ U{1..T}, ε ~ N(0, I), take a
+ * gradient step on L_simple = ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² (Eq. 14) with Adam, and keep an
+ * exponential moving average of the weights for sampling. Every draw is seeded.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { gaussian, mixSeed, seededRandom } from "./diffusion/random";
+import { qSample, type NoiseSchedule } from "./diffusion/schedule";
+import type { UNet, Weights } from "./unet";
+
+export interface TrainOptions {
+  iters: number;
+  batch: number;
+  /** Adam learning rate (after a linear warm-up over `warmup` steps). */
+  lr: number;
+  warmup: number;
+  /** EMA decay; the effective decay is min(decay, (1 + n)/(10 + n)) so short runs average sensibly early on. */
+  emaDecay: number;
+  /** Gradients are rescaled to this global L2 norm at most (DDPM clips at 1). */
+  gradClip: number;
+  /** Random flips and 90° rotations of each training image (concrete texture has no orientation). */
+  augment: boolean;
+  /**
+   * Train on random crop × crop windows of the images (0 = whole images). The network is convolutional, so
+   * it still heals whole images; a texture's statistics are the same in every window, and a 32-pixel
+   * window costs a quarter of a 64-pixel image.
+   */
+  crop: number;
+  seed: number;
+}
+
+export const defaultTrainOptions: TrainOptions = {
+  iters: 3000,
+  batch: 16,
+  lr: 1e-3,
+  warmup: 100,
+  emaDecay: 0.995,
+  gradClip: 1,
+  augment: true,
+  crop: 0,
+  seed: 0,
+};
+
+export interface TrainProgress {
+  step: number;
+  loss: number;
+  lr: number;
+  /** Training images per second so far. */
+  imgPerS: number;
+  /** The EMA weights at this step (for sampling or a quick evaluation from the hook). */
+  emaWeights: Weights;
+}
+
+export interface TrainHooks {
+  /** Called after every step (log metrics, print progress, save samples). */
+  onStep?: (progress: TrainProgress) => void | Promise<void>;
+  /** Throws to stop training (checked between steps). */
+  checkCancelled?: () => void;
+}
+
+export interface TrainResult {
+  iters: number;
+  /** Wall-clock seconds of the whole loop, hooks included. */
+  seconds: number;
+  /** Training images per second of the steps alone (hooks excluded). */
+  imgPerS: number;
+  /** Mean L_simple over the last min(50, iters) steps (one batch's loss is noisy). */
+  finalLoss: number;
+  losses: Float32Array;
+}
+
+/** Images in [0, 1] → the diffusion data scale [−1, 1]. */
+export function toModelScale(pixels: Float32Array): Float32Array {
+  return Float32Array.from(pixels, (v) => v * 2 - 1);
+}
+
+/** Exponential moving average of a model's weights (Polyak averaging, used by DDPM for sampling). */
+export class WeightsEma {
+  readonly weights: Map<string, tf.Variable>;
+  private updates = 0;
+
+  constructor(
+    source: ReadonlyMap<string, tf.Tensor>,
+    readonly decay: number,
+  ) {
+    if (!(decay >= 0 && decay < 1)) throw new Error(`EMA decay must be in [0, 1), got ${decay}`);
+    this.weights = new Map();
+    for (const [name, value] of source) {
+      const copy = value.clone();
+      this.weights.set(name, tf.variable(copy, false));
+      copy.dispose(); // the variable keeps its own reference to the data
+    }
+  }
+
+  update(source: ReadonlyMap<string, tf.Tensor>): void {
+    this.updates++;
+    const d = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
+    tf.tidy(() => {
+      for (const [name, shadow] of this.weights) {
+        shadow.assign(shadow.mul(d).add(source.get(name)!.mul(1 - d)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.weights.values()) v.dispose();
+  }
+}
+
+/**
+ * Trains `model` in place on `images` (each size × size × channels, values in [0, 1]). Returns the loss
+ * curve and the EMA of the weights (the caller owns and disposes it).
+ */
+export async function trainDdpm(
+  model: UNet,
+  schedule: NoiseSchedule,
+  images: Float32Array[],
+  size: number,
+  options: TrainOptions,
+  hooks: TrainHooks = {},
+): Promise<TrainResult & { ema: WeightsEma }> {
+  const { iters, batch, lr, warmup, emaDecay, gradClip, augment, seed } = options;
+  const crop = options.crop > 0 ? options.crop : size;
+  if (!Number.isInteger(crop) || crop > size) throw new Error(`train: crop must be an integer ≤ the image size ${size}, got ${options.crop}`);
+  const channels = model.config.channels;
+  if (images.length === 0) throw new Error("train: no training images (the split has no Negative images?)");
+  for (const image of images) {
+    if (image.length !== size * size * channels) {
+      throw new Error(`train: an image has ${image.length} values, expected ${size}×${size}×${channels}`);
+    }
+  }
+  if (!Number.isInteger(iters) || iters < 1) throw new Error(`train: iters must be a positive integer, got ${iters}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`train: batch must be a positive integer, got ${batch}`);
+  if (!(lr > 0)) throw new Error(`train: lr must be positive, got ${lr}`);
+
+  const data = images.map(toModelScale);
+  const variables = [...model.variables.values()];
+  const optimizer = tf.train.adam(lr);
+  const ema = new WeightsEma(model.variables, emaDecay);
+  const random = seededRandom(mixSeed(seed, 0x7a11));
+  const losses = new Float32Array(iters);
+  const pixelsPerImage = crop * crop * channels;
+  const batchPixels = new Float32Array(batch * pixelsPerImage);
+  const started = performance.now();
+  let stepSeconds = 0; // time in training steps only, without the hooks (sampling, evaluation, logging)
+
+  try {
+    for (let step = 1; step <= iters; step++) {
+      hooks.checkCancelled?.();
+      const stepStarted = performance.now();
+      // Alg. 1 lines 2–4: x_0 ~ q(x_0), t ~ Uniform({1, …, T}), ε ~ N(0, I).
+      const t = new Int32Array(batch);
+      for (let b = 0; b < batch; b++) {
+        const source = data[Math.floor(random() * data.length)]!;
+        const window = {
+          left: Math.floor(random() * (size - crop + 1)),
+          top: Math.floor(random() * (size - crop + 1)),
+          size: crop,
+        };
+        const transform = augment ? Math.floor(random() * 8) : 0;
+        const target = batchPixels.subarray(b * pixelsPerImage, (b + 1) * pixelsPerImage);
+        cropAndTransform(source, size, channels, window, transform, target);
+        t[b] = 1 + Math.floor(random() * schedule.T);
+      }
+      const stepLr = lr * Math.min(1, step / Math.max(1, warmup));
+      (optimizer as unknown as { learningRate: number }).learningRate = stepLr;
+
+      const loss = tf.tidy(() => {
+        const x0 = tf.tensor4d(batchPixels, [batch, crop, crop, channels]);
+        const noise = gaussian(x0.shape, mixSeed(seed, step)) as tf.Tensor4D;
+        const xt = qSample(schedule, x0, noise, t);
+        // Alg. 1 line 5: gradient step on ‖ε − ε_θ(x_t, t)‖² (L_simple, Eq. 14).
+        const { value, grads } = tf.variableGrads(
+          () => tf.squaredDifference(noise, model.apply(xt, t)).mean() as tf.Scalar,
+          variables,
+        );
+        optimizer.applyGradients(clipByGlobalNorm(grads, gradClip));
+        return value;
+      });
+      ema.update(model.variables);
+      losses[step - 1] = (await loss.data())[0]!;
+      loss.dispose();
+      if (!Number.isFinite(losses[step - 1]!)) {
+        throw new Error(`train: loss became ${losses[step - 1]} at step ${step}; try a lower lr`);
+      }
+      stepSeconds += (performance.now() - stepStarted) / 1000;
+      await hooks.onStep?.({
+        step,
+        loss: losses[step - 1]!,
+        lr: stepLr,
+        imgPerS: (step * batch) / stepSeconds,
+        emaWeights: ema.weights,
+      });
+      // Let heartbeats, cancellation and logging run between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } catch (err) {
+    ema.dispose();
+    throw err;
+  } finally {
+    optimizer.dispose();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const tail = losses.subarray(Math.max(0, iters - 50));
+  return {
+    iters,
+    seconds,
+    imgPerS: (iters * batch) / stepSeconds,
+    finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    losses,
+    ema,
+  };
+}
+
+/** Scales gradients so their global L2 norm is at most `maxNorm` (Pascanu et al. 2013). */
+function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
+  const names = Object.keys(grads);
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return names.map((name) => ({ name, tensor: grads[name]! }));
+  const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
+  const scale = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+  return names.map((name) => ({ name, tensor: grads[name]!.mul(scale) }));
+}
+
+/**
+ * Copies a square window of an H×W×C image (side `size`) into `dst`, transformed by one of the 8 symmetries
+ * of the square: bit 0 of `transform` mirrors left–right, bits 1–2 count quarter turns.
+ */
+export function cropAndTransform(
+  src: Float32Array,
+  size: number,
+  channels: number,
+  window: { left: number; top: number; size: number },
+  transform: number,
+  dst: Float32Array,
+): void {
+  const mirror = (transform & 1) === 1;
+  const turns = (transform >> 1) & 3;
+  const n = window.size;
+  const last = n - 1;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      let sx = mirror ? last - x : x;
+      let sy = y;
+      for (let r = 0; r < turns; r++) [sx, sy] = [sy, last - sx];
+      const from = ((window.top + sy) * size + window.left + sx) * channels;
+      const to = (y * n + x) * channels;
+      for (let c = 0; c < channels; c++) dst[to + c] = src[from + c]!;
+    }
+  }
+}
+
+/** The EMA weights as an ε-model over a batch (what healing and sampling use). */
+export function epsilonModel(model: UNet, weights?: Weights) {
+  return (xt: tf.Tensor4D, t: number) => model.apply(xt, t, weights);
+}

@@ -1,0 +1,243 @@
+/**
+ * The ε-network ε_θ(x_t, t): a small UNet (Ronneberger et al. 2015) in the shape DDPM uses (Ho et al. 2020
+ * App. B), built from plain tfjs ops over named variables so that every op has a fast kernel on the wasm
+ * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, add, ReLU.
+ *
+ *   stem conv → [ResBlock → (stride-2 conv)] per level → ResBlock (middle)
+ *             → [(nearest ×2) → ResBlock over (h, skip) concatenated] per level → ReLU → conv → ε̂
+ *   ResBlock(x) = skip(x) + conv₂(ReLU(conv₁(x) + W·emb(t)))
+ *
+ * The timestep enters through a sinusoidal embedding (Vaswani et al. 2017, as in DDPM) passed through a
+ * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
+ * There is no GroupNorm: on wasm its element-wise ops and their gradients cost as much as the convolutions
+ * (measured: a training step twice as slow); instead each residual branch's last conv starts at zero, so the
+ * net starts as a stack of identities and trains stably without normalisation (as Fixup, Zhang et al. 2019).
+ * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their
+ * exponential moving average (used for sampling).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mixSeed } from "./diffusion/random";
+
+export interface UNetConfig {
+  /** Image channels in and out (1 = grayscale, 3 = RGB). */
+  channels: 1 | 3;
+  /** Channels at full resolution. */
+  width: number;
+  /** Resolution levels; the image side must be divisible by 2^(depth − 1). */
+  depth: number;
+}
+
+export const defaultUNetConfig: UNetConfig = { channels: 1, width: 16, depth: 4 };
+
+/** Anything that maps a weight name to its tensor: the model's variables or their EMA. */
+export type Weights = ReadonlyMap<string, tf.Tensor>;
+
+interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: "he" | "zeros";
+}
+
+export function levelWidths(config: UNetConfig): number[] {
+  return Array.from({ length: config.depth }, (_, l) => config.width * 2 ** Math.min(l, 2));
+}
+
+export function validateUNetConfig(config: UNetConfig): void {
+  const { channels, width, depth } = config;
+  if (channels !== 1 && channels !== 3) throw new Error(`unet: channels must be 1 or 3, got ${channels}`);
+  if (!Number.isInteger(width) || width < 4 || width > 256) throw new Error(`unet: width must be an integer in [4, 256], got ${width}`);
+  if (!Number.isInteger(depth) || depth < 1 || depth > 6) throw new Error(`unet: depth must be an integer in [1, 6], got ${depth}`);
+}
+
+/** The parameter list of a config, in a fixed order (names are stable: checkpoints key on them). */
+function paramSpecs(config: UNetConfig): ParamSpec[] {
+  const specs: ParamSpec[] = [];
+  const conv = (name: string, k: number, cin: number, cout: number, zero = false) => {
+    specs.push({ name: `${name}.w`, shape: [k, k, cin, cout], init: zero ? "zeros" : "he" });
+    specs.push({ name: `${name}.b`, shape: [cout], init: "zeros" });
+  };
+  const dense = (name: string, cin: number, cout: number) => {
+    specs.push({ name: `${name}.w`, shape: [cin, cout], init: "he" });
+    specs.push({ name: `${name}.b`, shape: [cout], init: "zeros" });
+  };
+  const resBlock = (name: string, cin: number, cout: number) => {
+    conv(`${name}.conv1`, 3, cin, cout);
+    dense(`${name}.time`, timeDim(config), cout);
+    // Zero-initialised so each block starts as the identity (the "zero_module" of improved DDPM).
+    conv(`${name}.conv2`, 3, cout, cout, true);
+    if (cin !== cout) conv(`${name}.skip`, 1, cin, cout);
+  };
+
+  const widths = levelWidths(config);
+  dense("time.fc1", SINUSOID_DIM, timeDim(config));
+  dense("time.fc2", timeDim(config), timeDim(config));
+  conv("stem", 3, config.channels, widths[0]!);
+  let c = widths[0]!;
+  for (let l = 0; l < config.depth; l++) {
+    resBlock(`down${l}.block`, c, widths[l]!);
+    c = widths[l]!;
+    if (l < config.depth - 1) conv(`down${l}.downsample`, 3, c, c);
+  }
+  resBlock("mid.block", c, c);
+  for (let l = config.depth - 1; l >= 0; l--) {
+    resBlock(`up${l}.block`, c + widths[l]!, widths[l]!);
+    c = widths[l]!;
+  }
+  conv("out.conv", 3, c, config.channels, true);
+  return specs;
+}
+
+/** Width of the sinusoidal timestep features (32 frequencies from 1 to 1/10000). */
+const SINUSOID_DIM = 64;
+
+function timeDim(config: UNetConfig): number {
+  return 4 * config.width;
+}
+
+/**
+ * Sinusoidal timestep embedding [batch, dim]: [sin(t·ω_i), cos(t·ω_i)], ω_i = 10000^(−i/(dim/2)).
+ */
+export function timestepEmbedding(t: ArrayLike<number>, dim: number): tf.Tensor2D {
+  const half = Math.floor(dim / 2);
+  const out = new Float32Array(t.length * dim);
+  for (let b = 0; b < t.length; b++) {
+    for (let i = 0; i < half; i++) {
+      const angle = t[b]! * Math.exp((-Math.log(10000) * i) / half);
+      out[b * dim + i] = Math.sin(angle);
+      out[b * dim + half + i] = Math.cos(angle);
+    }
+  }
+  return tf.tensor2d(out, [t.length, dim]);
+}
+
+export class UNet {
+  readonly config: UNetConfig;
+  /** Trainable weights, by name, in a stable order. */
+  readonly variables: Map<string, tf.Variable>;
+
+  constructor(config: UNetConfig, seed = 0) {
+    validateUNetConfig(config);
+    this.config = { ...config };
+    this.variables = new Map();
+    paramSpecs(config).forEach((spec, i) => {
+      const value = tf.tidy(() => initialValue(spec, mixSeed(seed, i)));
+      this.variables.set(spec.name, tf.variable(value, true, `unet/${spec.name}/${variableCounter++}`));
+      value.dispose();
+    });
+  }
+
+  /** Parameter names and shapes, in order. */
+  static specs(config: UNetConfig): { name: string; shape: number[] }[] {
+    return paramSpecs(config).map(({ name, shape }) => ({ name, shape }));
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const v of this.variables.values()) n += v.size;
+    return n;
+  }
+
+  /** Copies values (a checkpoint's, an EMA's) into the variables; names and shapes must match. */
+  assign(values: Weights): void {
+    for (const [name, variable] of this.variables) {
+      const value = values.get(name);
+      if (!value) throw new Error(`unet: missing weight "${name}"`);
+      if (!tf.util.arraysEqual(value.shape, variable.shape)) {
+        throw new Error(`unet: weight "${name}" has shape [${value.shape}], expected [${variable.shape}]`);
+      }
+      variable.assign(value);
+    }
+  }
+
+  /** ε̂ = ε_θ(x_t, t) for x_t [B, H, W, C] in the [−1, 1] data scale; t a step for all or one per example. */
+  apply(xt: tf.Tensor4D, t: number | ArrayLike<number>, weights: Weights = this.variables): tf.Tensor4D {
+    const [batch, height, width, channels] = xt.shape;
+    const factor = 2 ** (this.config.depth - 1);
+    if (channels !== this.config.channels) {
+      throw new Error(`unet: expected ${this.config.channels} channel(s), got ${channels}`);
+    }
+    if (height % factor !== 0 || width % factor !== 0) {
+      throw new Error(`unet: image ${height}×${width} must be divisible by ${factor} (depth ${this.config.depth})`);
+    }
+    const steps = typeof t === "number" ? new Array<number>(batch).fill(t) : t;
+    if (steps.length !== batch) throw new Error(`unet: ${steps.length} timesteps for a batch of ${batch}`);
+    return tf.tidy(() => forward(this.config, weights, xt, timestepEmbedding(steps, SINUSOID_DIM)));
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+  }
+}
+
+let variableCounter = 0;
+
+function initialValue(spec: ParamSpec, seed: number): tf.Tensor {
+  if (spec.init === "zeros") return tf.zeros(spec.shape);
+  // He-uniform over the fan-in (every product in the last dimension's sum).
+  const fanIn = spec.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const limit = Math.sqrt(6 / fanIn);
+  return tf.randomUniform(spec.shape, -limit, limit, "float32", seed);
+}
+
+function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbedding: tf.Tensor2D): tf.Tensor4D {
+  const w = (name: string): tf.Tensor => {
+    const value = weights.get(name);
+    if (!value) throw new Error(`unet: missing weight "${name}"`);
+    return value;
+  };
+  const conv = (x: tf.Tensor4D, name: string, stride = 1, activation: "linear" | "relu" = "linear"): tf.Tensor4D =>
+    tf.fused.conv2d({
+      x,
+      filter: w(`${name}.w`) as tf.Tensor4D,
+      bias: w(`${name}.b`),
+      strides: stride,
+      pad: "same",
+      activation,
+    });
+  const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
+    tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
+  const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");
+  // A conv over the channel-concatenation of `parts`, computed as the sum of convs over each part with its
+  // slice of the filter: the same function and weights, without Concat (whose gradient, a channel-strided
+  // slice, is slow on wasm).
+  const convOfParts = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
+    if (parts.length === 1) return conv(parts[0]!, name);
+    const filter = w(`${name}.w`) as tf.Tensor4D;
+    const [kh, kw, , cout] = filter.shape;
+    let offset = 0;
+    let sum: tf.Tensor4D | null = null;
+    for (const part of parts) {
+      const channels = part.shape[3];
+      const slice = filter.slice([0, 0, offset, 0], [kh, kw, channels, cout]);
+      offset += channels;
+      const y: tf.Tensor4D = sum
+        ? tf.conv2d(part, slice, 1, "same")
+        : tf.fused.conv2d({ x: part, filter: slice, bias: w(`${name}.b`), strides: 1, pad: "same" });
+      sum = sum ? (sum.add(y) as tf.Tensor4D) : y;
+    }
+    return sum!;
+  };
+  const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
+    let h = convOfParts(parts, `${name}.conv1`);
+    const cout = h.shape[3];
+    h = tf.relu(h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
+    h = conv(h, `${name}.conv2`);
+    const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
+    return h.add(skip) as tf.Tensor4D;
+  };
+  let h = conv(xt, "stem");
+  const skips: tf.Tensor4D[] = [];
+  for (let l = 0; l < config.depth; l++) {
+    h = resBlock([h], `down${l}.block`);
+    skips.push(h);
+    if (l < config.depth - 1) h = conv(h, `down${l}.downsample`, 2);
+  }
+  h = resBlock([h], "mid.block");
+  for (let l = config.depth - 1; l >= 0; l--) {
+    const skip = skips[l]!;
+    if (h.shape[1] !== skip.shape[1]) h = tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]);
+    h = resBlock([h, skip], `up${l}.block`);
+  }
+  return conv(tf.relu(h), "out.conv");
+}
+
