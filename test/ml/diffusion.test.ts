@@ -209,7 +209,7 @@ test("top-k pooling and heatmap smoothing", async () => {
   const spike = tf.buffer([1, 9, 9, 1]);
   spike.set(1, 0, 4, 4, 0);
   const blurred = gaussianBlur(spike.toTensor() as tf.Tensor4D, 1);
-  const data = await blurred.data();
+  const data = (await blurred.data()) as Float32Array;
   assert.ok(Math.abs(data.reduce((x, y) => x + y, 0) - 1) < 1e-5);
   assert.ok(data[4 * 9 + 4]! < 0.2 && data[4 * 9 + 4]! > data[4 * 9 + 5]!);
   blurred.dispose();
