@@ -50,10 +50,17 @@ export function imageTile(pixels: Float32Array, size: number, channels: number):
 
 /** A heatmap (size × size) as a colour-mapped tile; values are divided by `max` (default: its own maximum). */
 export function heatmapTile(heatmap: Float32Array, size: number, max?: number): Tile {
-  const scale = max ?? Math.max(1e-6, ...heatmap);
+  const scale = max ?? Math.max(1e-6, maxOf(heatmap));
   const out = new Float32Array(size * size * 3);
   for (let i = 0; i < size * size; i++) out.set(colormap(heatmap[i]! / scale), i * 3);
   return { pixels: out, width: size, height: size };
+}
+
+/** Largest value (a loop: spreading a large image into Math.max can overflow the call stack). */
+function maxOf(values: Float32Array): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
 }
 
 /** A 0/1 mask as a white-on-black tile. */
@@ -221,7 +228,7 @@ export async function samplesVsNearest(
 /** Rows of image | healed | heatmap (| mask) for per-image results, heatmaps on one shared scale. */
 export async function resultsPanel(results: ImageResult[], size: number, channels: 1 | 3): Promise<Buffer> {
   if (results.length === 0) throw new Error("resultsPanel: no results to show");
-  const max = Math.max(1e-6, ...results.map((r) => Math.max(...r.heatmap)));
+  const max = Math.max(1e-6, ...results.map((r) => maxOf(r.heatmap)));
   const rows = results.map((r) => {
     const row = [imageTile(r.image, size, channels), imageTile(r.healed, size, channels), heatmapTile(r.heatmap, size, max)];
     if (r.mask) row.push(maskTile(r.mask, size));
