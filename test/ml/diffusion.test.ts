@@ -10,7 +10,7 @@ import { initBackend } from "../../workers/ml/backend";
 import { makeSchedule, qSample } from "../../workers/ml/diffusion/schedule";
 import { DDIMScheduler, DDPMScheduler, spacedTimesteps } from "../../workers/ml/diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "../../workers/ml/diffusion/sample";
-import { NoiseGenerator, gaussian } from "../../workers/ml/diffusion/random";
+import { NoiseGenerator, gaussian } from "../../workers/ml/random";
 import { healAndScore, defaultHealOptions, topKMean, gaussianBlur } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
 

@@ -13,7 +13,7 @@ import { initBackend } from "../../workers/ml/backend";
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpointDir, saveCheckpointDir, type CheckpointMeta } from "../../workers/ml/checkpoint";
 import { parseRunConfig } from "../../workers/ml/config";
 import { generateSynthetic, writeSyntheticDataset } from "../../workers/ml/data/synthetic";
-import { gaussian } from "../../workers/ml/diffusion/random";
+import { gaussian } from "../../workers/ml/random";
 import { makeSchedule } from "../../workers/ml/diffusion/schedule";
 import { evaluateHealing, hardestCases } from "../../workers/ml/evaluate";
 import { defaultHealOptions } from "../../workers/ml/heal";

@@ -1,19 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { auroc, averagePrecision, bestF1, meanStd, pixelAp, pixelAuroc } from "../../workers/ml/metrics";
+import { seededRandom } from "../../workers/ml/random";
 
 const close = (actual: number, expected: number, tol = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected}, got ${actual}`);
-
-/** Seeded PRNG so the random cross-checks are reproducible. */
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** AUROC by its definition: P(score_pos > score_neg) + ½ P(equal), over all pairs. */
 function bruteAuroc(scores: number[], labels: number[]): number {
@@ -98,7 +89,7 @@ test("undefined cases give NaN, malformed input throws", () => {
 });
 
 test("random data with ties: AUROC and AP match the brute-force definitions", () => {
-  const random = mulberry32(7);
+  const random = seededRandom(7);
   for (let trial = 0; trial < 40; trial++) {
     const n = 5 + Math.floor(random() * 200);
     const levels = trial % 2 === 0 ? 6 : 1e6; // few levels → many ties
@@ -122,7 +113,7 @@ test("random data with ties: AUROC and AP match the brute-force definitions", ()
 });
 
 test("pixel metrics equal the image metrics on the same values and scale to a million pixels", () => {
-  const random = mulberry32(11);
+  const random = seededRandom(11);
   const n = 1 << 20;
   const heat = new Float32Array(n);
   const mask = new Uint8Array(n);

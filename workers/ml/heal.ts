@@ -7,7 +7,7 @@
  * result does not depend on which images share its batch.
  */
 import * as tf from "@tensorflow/tfjs";
-import { hashString, mixSeed, NoiseGenerator } from "./diffusion/random";
+import { hashString, mixSeed, NoiseGenerator } from "./random";
 import type { NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";

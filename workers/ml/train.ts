@@ -4,7 +4,7 @@
  * exponential moving average of the weights for sampling. Every draw is seeded.
  */
 import * as tf from "@tensorflow/tfjs";
-import { gaussian, mixSeed, seededRandom } from "./diffusion/random";
+import { gaussian, mixSeed, seededRandom } from "./random";
 import { qSample, type NoiseSchedule } from "./diffusion/schedule";
 import type { UNet, Weights } from "./unet";
 

@@ -16,7 +16,7 @@
  * exponential moving average (used for sampling).
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "./diffusion/random";
+import { mixSeed } from "./random";
 
 export interface UNetConfig {
   /** Image channels in and out (1 = grayscale, 3 = RGB). */

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodePng } from "./image";
-import { gaussian, mixSeed, NoiseGenerator } from "./diffusion/random";
+import { gaussian, mixSeed, NoiseGenerator } from "./random";
 import { checkTimestep, qSample, type NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "./diffusion/sample";

@@ -3,5 +3,5 @@ export type { LoadedDataset, LoadOptions, Sample, Split } from "./types";
 export { DATASET_LAYOUT, listFolderDataset, loadFolderDataset } from "./folder";
 export type { FolderEntry, FolderListing, FolderLoadOptions } from "./folder";
 export { inSplit, splitOf, stableHash32, unitHash } from "./split";
-export { generateSynthetic, generateSyntheticWithInfo, mulberry32, writeSyntheticDataset } from "./synthetic";
+export { generateSynthetic, generateSyntheticWithInfo, writeSyntheticDataset } from "./synthetic";
 export type { Rng, SyntheticInfo, SyntheticOptions } from "./synthetic";

@@ -10,6 +10,7 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { encodeMaskPng, encodePng } from "../image";
+import { seededRandom } from "../random";
 import type { Sample } from "./types";
 
 export interface SyntheticOptions {
@@ -60,7 +61,7 @@ export function generateSyntheticWithInfo(opts: SyntheticOptions): { samples: Sa
       const stem = `${prefix}-${String(index).padStart(digits, "0")}`;
       const id = `${className}/${stem}`;
       // Each image has its own stream, so image k is the same whatever the count.
-      const rng = mulberry32(mixSeed(seed, label, index));
+      const rng = seededRandom(imageSeed(seed, label, index));
       const scene = renderScene(rng, size, label === 1, distractorRate);
       samples.push({ id, label, image: scene.image, mask: scene.mask, source: `synthetic:${seed}:${stem}` });
       info.push({ id, cracks: scene.cracks, distractors: scene.distractors, crackPixels: countOnes(scene.mask) });
@@ -115,19 +116,8 @@ export async function writeSyntheticDataset(
 
 export type Rng = () => number;
 
-/** mulberry32: a small, fast 32-bit PRNG with a full 2^32 period; uniform in [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One 32-bit seed from (dataset seed, label, index), well mixed so neighbouring images are unrelated. */
-function mixSeed(seed: number, label: number, index: number): number {
+function imageSeed(seed: number, label: number, index: number): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
   for (const v of [label, index]) {
     h = Math.imul(h ^ v, 0x85ebca6b);

@@ -1,6 +1,6 @@
 /** The reverse-process loop: a network, a scheduler and a start x_tStart in, x̂_0 out. */
 import * as tf from "@tensorflow/tfjs";
-import type { NoiseGenerator } from "./random";
+import type { NoiseGenerator } from "../random";
 import type { Scheduler } from "./schedulers";
 
 /** ε_θ(x_t, t) for a batch at one timestep t (1..T). */

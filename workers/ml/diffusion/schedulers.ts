@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkTimestep, qSample, type NoiseSchedule } from "./schedule";
-import type { NoiseGenerator } from "./random";
+import type { NoiseGenerator } from "../random";
 
 export type SamplerKind = "ddpm" | "ddim";
 
