@@ -1,6 +1,7 @@
 /** The whole data model in one file. Every table the UI lists has an index for that list's query. */
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigserial,
   boolean,
   customType,
@@ -58,7 +59,7 @@ export const runs = pgTable(
     status: runStatusEnum("status").notNull().default("queued"),
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
     /** The sweep (or study) this run belongs to. */
-    parentId: uuid("parent_id").references((): any => runs.id, { onDelete: "set null" }),
+    parentId: uuid("parent_id").references((): AnyPgColumn => runs.id, { onDelete: "set null" }),
     launchedBy: uuid("launched_by").references(() => users.id),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     notes: text("notes").notNull().default(""),

@@ -16,17 +16,14 @@ export async function serverCaller() {
 
 /** The signed-in, enabled user, or null. */
 export async function currentUser(): Promise<SessionUser | null> {
-  const userId = await sessionUserId();
-  if (!userId) return null;
-  const caller = createCaller(await createContextInner({ services: services(), userId }));
-  return caller.users.me().catch(() => null);
+  return (await serverCaller()).users.me().catch(() => null);
 }
 
 /** For lab pages: the user, or a redirect to set-up (no account yet) or sign-in. */
 export async function requireUser(): Promise<SessionUser> {
-  const user = await currentUser();
-  if (user) return user;
   const caller = await serverCaller();
+  const user = await caller.users.me().catch(() => null);
+  if (user) return user;
   const { setupNeeded } = await caller.auth.status();
   redirect(setupNeeded ? "/setup" : "/signin");
 }
