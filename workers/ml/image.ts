@@ -45,7 +45,7 @@ export async function decodeImage(input: string | Buffer, { size, channels }: De
     .removeAlpha()
     .resize(size, size, { fit: "fill" });
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace("srgb");
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch(explainDecodeError);
   if (info.width !== size || info.height !== size || info.channels !== channels) {
     throw new Error(`decoded ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×${channels}`);
   }
@@ -65,13 +65,20 @@ export async function decodeMask(input: string | Buffer, size: number): Promise<
     .greyscale()
     .resize(size, size, { fit: "fill", kernel: "nearest" })
     .raw()
-    .toBuffer({ resolveWithObject: true });
+    .toBuffer({ resolveWithObject: true })
+    .catch(explainDecodeError);
   if (info.width !== size || info.height !== size || info.channels !== 1) {
     throw new Error(`decoded mask ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×1`);
   }
   const mask = new Uint8Array(size * size);
   for (let i = 0; i < mask.length; i++) mask[i] = data[i]! > 127 ? 1 : 0;
   return mask;
+}
+
+/** libvips says "Warning treated as error due to failOn setting" for a truncated file; say what it means. */
+function explainDecodeError(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  throw new Error(`corrupt or unreadable image (${message})`);
 }
 
 /** Encodes a 0/1 mask as a grayscale PNG with crack = 255 (the folder-dataset convention). */
