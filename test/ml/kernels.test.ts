@@ -9,6 +9,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
+import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
+
+// Without the addon (no C++ compiler at install) the native cases are skipped and say why.
+const nativeSkip = nativeStatus().active ? false : `native convolutions unavailable: ${nativeStatus().reason}`;
 
 type Padding = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -71,17 +75,31 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [4, 16, 16, 16], w: [3, 3, 16, 32], stride: 1, pad: "same" },
   { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [4, 1], [0, 2], [0, 0]] },
   { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 2, pad: [[0, 0], [0, 5], [3, 0], [0, 0]] },
+  // Shapes the native kernels take different paths for: one input channel, one output channel (dot
+  // products), and a channel count that leaves the last 16-wide panel partly empty.
+  { x: [2, 10, 10, 1], w: [3, 3, 1, 20], stride: 1, pad: "same" },
+  { x: [2, 10, 10, 20], w: [3, 3, 20, 1], stride: 1, pad: "same" },
+  { x: [3, 11, 11, 20], w: [3, 3, 20, 17], stride: 2, pad: "same" },
 ];
 
-for (const c of cases) {
-  const name = `conv2d x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${JSON.stringify(c.pad)}`;
-  test(`${name}: wasm values and gradients match cpu`, async () => {
-    const expected = await on("cpu", convWithGrads(c.x, c.w, c.stride, c.pad));
-    const actual = await on("wasm", convWithGrads(c.x, c.w, c.stride, c.pad));
-    assertClose(actual[0]!, expected[0]!, "conv2d");
-    assertClose(actual[1]!, expected[1]!, "dL/dx (Conv2DBackpropInput)");
-    assertClose(actual[2]!, expected[2]!, "dL/dW (Conv2DBackpropFilter)");
-  });
+// Every case on both wasm paths: the native convolutions, and the wasm kernels they fall back to.
+for (const native of [true, false]) {
+  for (const c of cases) {
+    const name = `conv2d x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} pad ${JSON.stringify(c.pad)}`;
+    const path = native ? "native" : "wasm kernels";
+    test(`${name}: wasm (${path}) values and gradients match cpu`, { skip: native && nativeSkip }, async () => {
+      const expected = await on("cpu", convWithGrads(c.x, c.w, c.stride, c.pad));
+      const was = setNativeKernels(native);
+      try {
+        const actual = await on("wasm", convWithGrads(c.x, c.w, c.stride, c.pad));
+        assertClose(actual[0]!, expected[0]!, "conv2d");
+        assertClose(actual[1]!, expected[1]!, "dL/dx (Conv2DBackpropInput)");
+        assertClose(actual[2]!, expected[2]!, "dL/dW (Conv2DBackpropFilter)");
+      } finally {
+        setNativeKernels(was);
+      }
+    });
+  }
 }
 
 test("conv2dTranspose (forward Conv2DBackpropInput, gradient Conv2DBackpropFilter) matches cpu", async () => {
@@ -268,4 +286,148 @@ test("wasm Identity shares the buffer: a clone outlives its source, and both fre
   assert.deepEqual(Array.from(await clone.data()), [1, 2, 3, 4]);
   tf.dispose([copy, clone]);
   assert.equal(tf.engine().backend.numDataIds(), before);
+});
+
+/** Outputs of f on the given backend with their shapes (a keepDims sum must keep its axes, too). */
+async function withShapes(backend: "cpu" | "wasm", f: () => tf.Tensor[]) {
+  await initBackend(backend);
+  const outs = tf.tidy(f);
+  const data = await Promise.all(outs.map(async (t) => ({ shape: t.shape, values: (await t.data()) as Float32Array })));
+  tf.dispose(outs);
+  return data;
+}
+
+/** assertClose for outputs too large to spread into Math.max. */
+function assertCloseLarge(actual: Float32Array, expected: Float32Array, what: string) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  }
+  assert.ok(worst <= 1e-4 * scale, `${what}: max |wasm − cpu| = ${worst} (scale ${scale})`);
+}
+
+async function assertMatchesCpu(f: () => tf.Tensor[], what: string) {
+  const expected = await withShapes("cpu", f);
+  const actual = await withShapes("wasm", f);
+  assert.equal(actual.length, expected.length);
+  actual.forEach((a, i) => {
+    assert.deepEqual(a.shape, expected[i]!.shape, `${what} ${i}: shape`);
+    assertCloseLarge(a.values, expected[i]!.values, `${what} ${i}`);
+  });
+}
+
+const tensorOf = (shape: number[], seed: number) => tf.tensor(values(size(shape), seed), shape);
+
+test("wasm Concat matches cpu on every axis, with 2 and 3 inputs, an empty one, large ones and int32", async () => {
+  await assertMatchesCpu(() => {
+    const a = tensorOf([2, 3, 4, 5], 80);
+    const ints = tf.tensor2d(Array.from({ length: 12 }, (_, i) => i), [3, 4], "int32");
+    return [
+      tf.concat([a, tensorOf([2, 3, 4, 2], 81), tensorOf([2, 3, 4, 1], 82)], 3),
+      tf.concat([a, tensorOf([2, 3, 3, 5], 83)], 2),
+      tf.concat([a, tensorOf([2, 1, 4, 5], 84), a], 1),
+      tf.concat([a, tensorOf([1, 3, 4, 5], 85)], 0),
+      tf.concat([a, tf.zeros([2, 3, 0, 5]), tensorOf([2, 3, 2, 5], 86)], 2),
+      tf.concat([tensorOf([7], 87), tensorOf([3], 88)], 0),
+      // Large enough to be split across threads.
+      tf.concat([tensorOf([16, 32, 32, 32], 89), tensorOf([16, 32, 32, 16], 90)], 3),
+      tf.concat([ints, ints], 1).toFloat(),
+    ];
+  }, "concat");
+});
+
+test("wasm Sum matches cpu over leading axes, trailing axes, all axes, keepDims, and axes it does not cover", async () => {
+  await assertMatchesCpu(() => {
+    const x = tensorOf([4, 5, 6, 7], 91);
+    const ints = tf.tensor3d(Array.from({ length: 24 }, (_, i) => i - 5), [2, 3, 4], "int32");
+    return [
+      tf.sum(x, [0, 1, 2]), // a bias gradient
+      tf.sum(x, [2, 0, 1], true),
+      tf.sum(x, [0, 1]),
+      tf.sum(x, -1),
+      tf.sum(x, 3, true),
+      tf.sum(x, [2, 3]),
+      tf.sum(x),
+      tf.sum(x, [0, 1, 2, 3], true),
+      tf.sum(x, 1), // a middle axis: not covered natively
+      tf.sum(x, [0, 2], true), // nor split axes
+      tf.sum(tensorOf([16, 64, 64, 8], 92), [0, 1, 2]), // large: split across threads
+      tf.sum(tensorOf([4096, 33], 93), 1),
+      tf.sum(tensorOf([5000], 94)),
+      tf.sum(ints, [0, 1]).toFloat(),
+    ];
+  }, "sum");
+});
+
+/** Max-pool gradients (ties, all-negative and overlapping windows), nearest-resize gradients, splits. */
+function poolResizeSplitGradients(): tf.Tensor[] {
+  const out: tf.Tensor[] = [];
+  for (const { shape, k, s, pad } of [
+    { shape: [2, 8, 8, 3], k: 2, s: 2, pad: "valid" as const },
+    { shape: [2, 7, 5, 4], k: 3, s: 2, pad: "same" as const },
+    { shape: [1, 6, 6, 9], k: 3, s: 1, pad: "same" as const },
+    { shape: [8, 64, 64, 17], k: 2, s: 2, pad: "valid" as const }, // large: split across threads
+  ]) {
+    // Five distinct values, mostly negative: many ties, and some windows wholly negative.
+    const xValues = values(size(shape), 70).map((v) => Math.round(v * 2) - 1);
+    const x = tf.tensor4d(xValues, shape as [number, number, number, number]);
+    const r = tensorOf(tf.maxPool(x, k, s, pad).shape, 71);
+    out.push(tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, s, pad).mul(r).sum())(x));
+  }
+  for (const { from, to, alignCorners, halfPixelCenters } of [
+    { from: [2, 4, 4, 3], to: [8, 8], alignCorners: false, halfPixelCenters: false },
+    { from: [3, 5, 3, 2], to: [8, 7], alignCorners: true, halfPixelCenters: false },
+    { from: [2, 5, 3, 2], to: [8, 7], alignCorners: false, halfPixelCenters: true },
+    { from: [2, 6, 6, 1], to: [3, 4], alignCorners: false, halfPixelCenters: false },
+    { from: [8, 32, 32, 16], to: [64, 64], alignCorners: false, halfPixelCenters: false }, // large
+  ]) {
+    const x = tensorOf(from, 72);
+    const r = tensorOf([from[0]!, to[0]!, to[1]!, from[3]!], 73);
+    const resize = (a: tf.Tensor) =>
+      tf.image.resizeNearestNeighbor(a as tf.Tensor4D, to as [number, number], alignCorners, halfPixelCenters);
+    out.push(tf.grad((a: tf.Tensor) => resize(a).mul(r).sum())(x));
+  }
+  const x = tensorOf([2, 5, 6, 7], 74);
+  out.push(...tf.split(x, [3, 4], 3), ...tf.split(x, [1, -1, 2], 2), ...tf.split(x, 5, 1), ...tf.split(x, [1, 1], 0));
+  out.push(...tf.split(tensorOf([16, 32, 32, 48], 75), [32, 16], 3)); // large
+  return out;
+}
+
+test("MaxPoolGrad, ResizeNearestNeighborGrad and SplitV match cpu on both wasm paths (native and not)", async () => {
+  const expected = await on("cpu", poolResizeSplitGradients);
+  for (const native of [true, false]) {
+    const was = setNativeKernels(native);
+    try {
+      const actual = await on("wasm", poolResizeSplitGradients);
+      assert.equal(actual.length, expected.length);
+      actual.forEach((a, i) => assertCloseLarge(a, expected[i]!, `${native ? "native" : "wasm kernels"}: output ${i}`));
+    } finally {
+      setNativeKernels(was);
+    }
+  }
+});
+
+test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered natively and not)", async () => {
+  await assertMatchesCpu(() => {
+    const x = tensorOf([16, 32, 32, 32], 95); // large enough to be split across threads
+    const same = tensorOf([16, 32, 32, 32], 96);
+    const bias = tensorOf([32], 97);
+    const image = (shape: number[], seed: number) => tensorOf(shape, seed) as tf.Tensor4D;
+    const resized = [];
+    for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]]) {
+      resized.push(tf.image.resizeNearestNeighbor(image([3, 5, 7, 4], 98), [11, 9], alignCorners, halfPixelCenters));
+      resized.push(tf.image.resizeNearestNeighbor(image([2, 8, 8, 3], 99), [4, 5], alignCorners, halfPixelCenters));
+    }
+    return [
+      x.add(bias), bias.add(x), x.mul(bias), x.add(same), x.mul(same), x.mul(2.5), tf.scalar(-3).add(x),
+      x.add(tensorOf([32, 32, 32], 100)), x.mul(tensorOf([1, 1, 1, 32], 101)),
+      x.add(tensorOf([16, 1, 32, 1], 102)), // a broadcast it does not cover
+      tf.tensor1d([1, 2, 3], "int32").add(tf.tensor1d([4, 5, 6], "int32")).toFloat(),
+      tf.image.resizeNearestNeighbor(image([16, 32, 32, 32], 103), [64, 64]),
+      ...resized,
+    ];
+  }, "add/multiply/resize");
 });

@@ -8,6 +8,8 @@
  *
  * Options (heal.ts reads its own, e.g. --steps for its DDIM steps):
  *   --unet-rounds N --unet-steps N --unet-warmup N   timing on the default backend (5, 5, 3)
+ *   --compare-wasm    the same on the wasm backend with its native convolutions switched off (when the
+ *                     default has them), and the speed-up they bring
  *   --compare-cpu     the same on the pure-JS cpu backend, and the speed-up; slow (minutes per step), so
  *                     it has its own --cpu-rounds N --cpu-steps N --cpu-warmup N (1, 1, 1)
  *   --compare-torch   workers/bench/reference_unet.py on this CPU (PyTorch, --torch-threads N, 2) with the
@@ -19,6 +21,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Args, type Command } from "../cli/args";
 import { initBackend, type BackendInfo } from "../ml/backend";
+import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
 
 const BATCH = 16;
 const SIZE = 64;
@@ -185,6 +188,17 @@ export default (async (args) => {
   console.error("heal…");
   const { heal, note: healNote } = await benchHealIfPresent(args);
 
+  let wasmOnly: ReferenceResult | null = null;
+  if (args.has("compare-wasm") && info.backend === "wasm" && nativeStatus().active) {
+    console.error("reference UNet on wasm without the native convolutions…");
+    const was = setNativeKernels(false);
+    try {
+      wasmOnly = await benchReferenceUnet(timing);
+    } finally {
+      setNativeKernels(was);
+    }
+  }
+
   let cpu: (ReferenceResult & BackendInfo) | null = null;
   if (args.has("compare-cpu")) {
     const cpuInfo = await initBackend("cpu");
@@ -209,6 +223,13 @@ export default (async (args) => {
     reference_unet: reference,
     heal,
     ...(healNote ? { heal_note: healNote } : {}),
+    wasm_kernels_reference_unet: wasmOnly,
+    speedup_vs_wasm_kernels: wasmOnly
+      ? {
+          train: ratio(reference.train_img_per_s, wasmOnly.train_img_per_s),
+          infer: ratio(reference.infer_img_per_s, wasmOnly.infer_img_per_s),
+        }
+      : null,
     cpu_reference_unet: cpu,
     speedup_vs_cpu: cpu
       ? {

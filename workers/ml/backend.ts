@@ -14,6 +14,7 @@ import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { registerKernels } from "./kernels";
+import { nativeStatus } from "./kernels/native";
 
 export const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -121,9 +122,11 @@ async function useWasm(): Promise<BackendInfo> {
   const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
   // In Node the threaded build cannot start its workers (DESIGN.md §3): the count is 1 there.
   const threads = wasm.getThreadsCount();
+  const native = nativeStatus();
+  const convs = native.active ? `, native convolutions on ${native.threads} thread${native.threads === 1 ? "" : "s"}` : "";
   return {
     backend: "wasm",
-    device: `wasm${simd ? " simd" : ""}, ${threads} thread${threads === 1 ? "" : "s"}, ${cpuModel()}`,
+    device: `wasm${simd ? " simd" : ""}, ${threads} thread${threads === 1 ? "" : "s"}${convs}, ${cpuModel()}`,
   };
 }
 

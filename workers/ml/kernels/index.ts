@@ -7,6 +7,9 @@
  * - cpu and wasm ResizeNearestNeighborGrad: cpu's is wrong for batch > 1, wasm's with halfPixelCenters.
  * - wasm SplitV (a concat's gradient): wasm's strided slices are slow; plain heap copies instead.
  * - wasm Identity: shares the buffer like cpu's instead of copying it (tfjs clones a lot in backprop).
+ * - wasm Conv2D, FusedConv2D and both conv gradients: in native code on all cores when ./native's addon is
+ *   built, with the kernels above (or tfjs's own) behind them for what it does not cover.
+ * - wasm MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat, Sum, Add, Multiply: native too (same rules).
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */
@@ -15,6 +18,7 @@ import { wasmConv2DBackpropFilter } from "./conv2d_backprop_filter";
 import { wasmConv2DBackpropInput } from "./conv2d_backprop_input";
 import { wasmIdentity } from "./identity";
 import { wasmMaxPoolGrad } from "./max_pool_grad";
+import { withNative } from "./native";
 import { resizeNearestNeighborGradKernels } from "./resize_nearest_neighbor_grad";
 import { wasmSplitV } from "./split_v";
 
@@ -32,11 +36,14 @@ let registered = false;
 /** Registers these kernels, replacing tfjs's own where it has one. Idempotent. */
 export function registerKernels(): void {
   if (registered) return;
-  for (const config of kernels) {
+  const replace = (config: tf.KernelConfig) => {
     if (tf.getKernel(config.kernelName, config.backendName)) {
       tf.unregisterKernel(config.kernelName, config.backendName);
     }
     tf.registerKernel(config);
-  }
+  };
+  for (const config of kernels) replace(withNative(config));
+  const wasmOwn = [tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.ResizeNearestNeighbor];
+  for (const name of wasmOwn) replace(withNative(tf.getKernel(name, "wasm")!));
   registered = true;
 }

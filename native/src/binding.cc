@@ -1,0 +1,283 @@
+// Node-API surface of the kernels. Arguments are views (Float32Array) of the wasm backend's heap, so
+// nothing is copied; shapes come as one Int32Array, in the field order of the kernel's shape struct.
+#include <node_api.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels.h"
+#include "layout.h"
+
+namespace {
+
+// Not compiled for AVX2 (unlike kernels.cc), so it runs on any x86-64 CPU to say whether the rest can.
+bool cpuSupported() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return true;
+#endif
+}
+
+bool fail(napi_env env, const char* message) {
+  napi_throw_type_error(env, nullptr, message);
+  return false;
+}
+
+// The data of a typed array argument of the given type, or nullptr for null/undefined when optional.
+template <class T>
+bool typedArray(napi_env env, napi_value value, napi_typedarray_type want, T** out, bool optional = false) {
+  napi_valuetype kind;
+  napi_typeof(env, value, &kind);
+  if (optional && (kind == napi_null || kind == napi_undefined)) {
+    *out = nullptr;
+    return true;
+  }
+  bool is = false;
+  napi_is_typedarray(env, value, &is);
+  if (!is) return fail(env, "expected a typed array");
+  napi_typedarray_type type;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, value, &type, nullptr, &data, nullptr, nullptr);
+  if (type != want) return fail(env, "typed array of the wrong element type");
+  *out = static_cast<T*>(data);
+  return true;
+}
+
+bool shapeArg(napi_env env, napi_value value, crackdiff::ConvShape* shape) {
+  int32_t* p = nullptr;
+  if (!typedArray(env, value, napi_int32_array, &p)) return false;
+  *shape = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]};
+  return true;
+}
+
+template <size_t N>
+bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return argc == N || fail(env, "wrong number of arguments");
+}
+
+// conv2d(shape, x, w, bias | null, relu, y)
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  crackdiff::ConvShape s;
+  float *x, *w, *bias, *y;
+  bool relu = false;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
+      !typedArray(env, argv[2], napi_float32_array, &w) ||
+      !typedArray(env, argv[3], napi_float32_array, &bias, true) ||
+      napi_get_value_bool(env, argv[4], &relu) != napi_ok || !typedArray(env, argv[5], napi_float32_array, &y)) {
+    return nullptr;
+  }
+  crackdiff::conv2d(s, x, w, bias, relu, y);
+  return nullptr;
+}
+
+// conv2dBackpropFilter(shape, x, dy, dw)
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  crackdiff::ConvShape s;
+  float *x, *dy, *dw;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
+      !typedArray(env, argv[2], napi_float32_array, &dy) || !typedArray(env, argv[3], napi_float32_array, &dw)) {
+    return nullptr;
+  }
+  crackdiff::conv2dBackpropFilter(s, x, dy, dw);
+  return nullptr;
+}
+
+// conv2dBackpropInput(shape, dy, w, dx)
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  crackdiff::ConvShape s;
+  float *dy, *w, *dx;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &dy) ||
+      !typedArray(env, argv[2], napi_float32_array, &w) || !typedArray(env, argv[3], napi_float32_array, &dx)) {
+    return nullptr;
+  }
+  crackdiff::conv2dBackpropInput(s, dy, w, dx);
+  return nullptr;
+}
+
+// maxPoolGrad(shape, x, dy, dx), shape in PoolShape's field order.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t* p = nullptr;
+  float *x, *dy, *dx;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_int32_array, &p) ||
+      !typedArray(env, argv[1], napi_float32_array, &x) || !typedArray(env, argv[2], napi_float32_array, &dy) ||
+      !typedArray(env, argv[3], napi_float32_array, &dx)) {
+    return nullptr;
+  }
+  const crackdiff::PoolShape s{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]};
+  crackdiff::maxPoolGrad(s, x, dy, dx);
+  return nullptr;
+}
+
+// resizeNearestNeighbor(shape, sourceRow, sourceCol, x, y) and resizeNearestNeighborGrad(shape, sourceRow,
+// sourceCol, dy, dx), shape in ResizeShape's field order.
+template <void (*resize)(const crackdiff::ResizeShape&, const int*, const int*, const float*, float*)>
+napi_value Resize(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int32_t *p = nullptr, *sourceRow = nullptr, *sourceCol = nullptr;
+  float *from, *to;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_int32_array, &p) ||
+      !typedArray(env, argv[1], napi_int32_array, &sourceRow) ||
+      !typedArray(env, argv[2], napi_int32_array, &sourceCol) ||
+      !typedArray(env, argv[3], napi_float32_array, &from) || !typedArray(env, argv[4], napi_float32_array, &to)) {
+    return nullptr;
+  }
+  const crackdiff::ResizeShape s{p[0], p[1], p[2], p[3], p[4], p[5]};
+  // The indices come from JavaScript; one out of range would read or write outside the tensors.
+  for (int r = 0; r < s.outH; r++) {
+    if (sourceRow[r] < 0 || sourceRow[r] >= s.inH) {
+      fail(env, "source row out of range");
+      return nullptr;
+    }
+  }
+  for (int c = 0; c < s.outW; c++) {
+    if (sourceCol[c] < 0 || sourceCol[c] >= s.inW) {
+      fail(env, "source column out of range");
+      return nullptr;
+    }
+  }
+  resize(s, sourceRow, sourceCol, from, to);
+  return nullptr;
+}
+
+// The data of every Float32Array in a JavaScript array.
+bool float32Arrays(napi_env env, napi_value value, std::vector<float*>* out) {
+  bool isArray = false;
+  napi_is_array(env, value, &isArray);
+  if (!isArray) return fail(env, "expected an array of typed arrays");
+  uint32_t length = 0;
+  napi_get_array_length(env, value, &length);
+  out->resize(length);
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value element;
+    napi_get_element(env, value, i, &element);
+    if (!typedArray(env, element, napi_float32_array, &(*out)[i])) return false;
+  }
+  return true;
+}
+
+// The row count and per-piece row lengths shared by concat and splitV; one length per piece.
+bool pieces(napi_env env, napi_value outerArg, napi_value lengthsArg, size_t count, int32_t* outer,
+            int32_t** lengths) {
+  if (napi_get_value_int32(env, outerArg, outer) != napi_ok) return fail(env, "expected a row count");
+  if (!typedArray(env, lengthsArg, napi_int32_array, lengths)) return false;
+  size_t given = 0;
+  napi_get_typedarray_info(env, lengthsArg, nullptr, &given, nullptr, nullptr, nullptr);
+  return given == count || fail(env, "one row length per piece expected");
+}
+
+// concat(outer, lengths, inputs, out)
+napi_value Concat(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  std::vector<float*> inputs;
+  int32_t outer = 0;
+  int32_t* lengths = nullptr;
+  float* out;
+  if (!args(env, info, argv) || !float32Arrays(env, argv[2], &inputs) ||
+      !pieces(env, argv[0], argv[1], inputs.size(), &outer, &lengths) ||
+      !typedArray(env, argv[3], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  crackdiff::concat(outer, static_cast<int>(inputs.size()), lengths, inputs.data(), out);
+  return nullptr;
+}
+
+// splitV(outer, lengths, x, outputs)
+napi_value SplitV(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  std::vector<float*> outputs;
+  int32_t outer = 0;
+  int32_t* lengths = nullptr;
+  float* x;
+  if (!args(env, info, argv) || !float32Arrays(env, argv[3], &outputs) ||
+      !pieces(env, argv[0], argv[1], outputs.size(), &outer, &lengths) ||
+      !typedArray(env, argv[2], napi_float32_array, &x)) {
+    return nullptr;
+  }
+  crackdiff::splitV(outer, static_cast<int>(outputs.size()), lengths, x, outputs.data());
+  return nullptr;
+}
+
+// addOrMultiply(multiply, n, period, big, small, out)
+napi_value AddOrMultiply(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  bool multiply = false;
+  int32_t n = 0, period = 0;
+  float *big, *small, *out;
+  if (!args(env, info, argv) || napi_get_value_bool(env, argv[0], &multiply) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &n) != napi_ok || napi_get_value_int32(env, argv[2], &period) != napi_ok ||
+      !typedArray(env, argv[3], napi_float32_array, &big) || !typedArray(env, argv[4], napi_float32_array, &small) ||
+      !typedArray(env, argv[5], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  if (period < 1 || n % period != 0) {
+    fail(env, "the repeated block must divide the output");
+    return nullptr;
+  }
+  crackdiff::addOrMultiply(multiply, n, period, big, small, out);
+  return nullptr;
+}
+
+// sumLeadingAxes(rows, cols, x, out) and sumTrailingAxes(rows, cols, x, out).
+template <void (*sum)(int, int, const float*, float*)>
+napi_value Sum(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t rows = 0, cols = 0;
+  float *x, *out;
+  if (!args(env, info, argv) || napi_get_value_int32(env, argv[0], &rows) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &cols) != napi_ok || !typedArray(env, argv[2], napi_float32_array, &x) ||
+      !typedArray(env, argv[3], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  sum(rows, cols, x, out);
+  return nullptr;
+}
+
+// threads(n?) sets the thread count when given one and returns the count in use.
+napi_value Threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t n = 0;
+  if (argc == 1 && napi_get_value_int32(env, argv[0], &n) == napi_ok) crackdiff::setThreads(n);
+  napi_value result;
+  napi_create_int32(env, crackdiff::threads(), &result);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_value supported;
+  napi_get_boolean(env, cpuSupported(), &supported);
+  napi_set_named_property(env, exports, "cpuSupported", supported);
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } functions[] = {{"conv2d", Conv2d},
+                   {"conv2dBackpropFilter", Conv2dBackpropFilter},
+                   {"conv2dBackpropInput", Conv2dBackpropInput},
+                   {"maxPoolGrad", MaxPoolGrad},
+                   {"resizeNearestNeighbor", Resize<crackdiff::resizeNearestNeighbor>},
+                   {"resizeNearestNeighborGrad", Resize<crackdiff::resizeNearestNeighborGrad>},
+                   {"addOrMultiply", AddOrMultiply},
+                   {"concat", Concat},
+                   {"splitV", SplitV},
+                   {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
+                   {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"threads", Threads}};
+  for (const auto& f : functions) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

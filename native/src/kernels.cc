@@ -1,0 +1,334 @@
+// Every convolution here is a matrix product over im2col rows: row m of the im2col matrix holds the
+// kH·kW·inC input values under output pixel m (zeros where the window leaves the image), so with
+// K = kH·kW·inC and the filter read as a K × outC matrix W,
+//   forward         y[m, n]  = Σ_k col[m, k] · W[k, n]
+//   filter gradient dW[k, n] = Σ_m col[m, k] · dy[m, n]
+//   input gradient  dcol[m, k] = Σ_n dy[m, n] · W[k, n], scattered back onto the pixels col[m, k] came from.
+// All three run one register-blocked micro-kernel (MR × NR outputs, NR = two 8-float vectors) on a few
+// rows of im2col at a time, so the matrix is never materialised whole, and split the rows across threads.
+#include "kernels.h"
+
+#include "parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("avx2,fma")
+#elif defined(__x86_64__) && defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define CRACKDIFF_CLANG_TARGET 1
+#endif
+
+namespace crackdiff {
+namespace {
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));  // an unaligned 8-float load or store
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+// Up to this many output channels, an NR-wide panel would be mostly padding (a UNet's last conv has one):
+// the forward pass uses dot products and the filter gradient scaled-row additions instead.
+constexpr int kNarrow = 4;
+
+std::atomic<int> threadCount{std::max(1, static_cast<int>(std::thread::hardware_concurrency()))};
+
+inline int roundUp(int n, int to) { return (n + to - 1) / to * to; }
+
+// out[i·NR + j] = Σ_{p<P} a[i·ai + p·ap] · b[p·NR + j] for i < MR, j < NR (b is a packed NR-wide panel).
+inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, const float* b, int P, float* out) {
+  v8 c[MR][2] = {};
+  for (int p = 0; p < P; p++) {
+    const v8 b0 = *reinterpret_cast<const v8u*>(b + p * NR);
+    const v8 b1 = *reinterpret_cast<const v8u*>(b + p * NR + 8);
+    const float* ap_ = a + p * ap;
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      const float value = ap_[i * ai];
+      const v8 x = {value, value, value, value, value, value, value, value};
+      c[i][0] += x * b0;
+      c[i][1] += x * b1;
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+    *reinterpret_cast<v8u*>(out + i * NR) = c[i][0];
+    *reinterpret_cast<v8u*>(out + i * NR + 8) = c[i][1];
+  }
+}
+
+// Copies n floats: memcpy for long runs, a plain loop for the short ones (1–48 floats is typical), where a
+// call or a vectorised loop's set-up costs more than the copy.
+inline void copy(float* to, const float* from, int n) {
+  if (n >= 64) {
+    std::memcpy(to, from, sizeof(float) * n);
+    return;
+  }
+  int i = 0;
+  for (; i + 8 <= n; i += 8) *reinterpret_cast<v8u*>(to + i) = *reinterpret_cast<const v8u*>(from + i);
+  for (; i < n; i++) to[i] = from[i];
+}
+
+// Writes im2col rows m0 … m0 + count − 1 (K = kH·kW·inC values each) to rows, row stride ld. Within a
+// filter row the taps that fall inside the image are one contiguous run of x (NHWC), so each filter row
+// is one copy plus zeros at the edges.
+void im2colRows(const ConvShape& s, const float* x, int m0, int count, float* rows, int ld) {
+  const int pixels = s.outH * s.outW, width = s.kW * s.inC;
+  int b = m0 / pixels, oh = (m0 % pixels) / s.outW, ow = m0 % s.outW;
+  for (int r = 0; r < count; r++, rows += ld) {
+    const float* image = x + static_cast<std::size_t>(b) * s.inH * s.inW * s.inC;
+    const int ih0 = oh * s.strideH - s.padTop, iw0 = ow * s.strideW - s.padLeft;
+    float* row = rows;
+    if (ih0 >= 0 && ih0 + s.kH <= s.inH && iw0 >= 0 && iw0 + s.kW <= s.inW) {  // the window is inside
+      const float* from = image + (static_cast<std::size_t>(ih0) * s.inW + iw0) * s.inC;
+      for (int kh = 0; kh < s.kH; kh++, row += width, from += s.inW * s.inC) copy(row, from, width);
+    } else {
+      const int first = std::clamp(-iw0, 0, s.kW), last = std::clamp(s.inW - iw0, first, s.kW);  // taps inside
+      for (int kh = 0; kh < s.kH; kh++, row += width) {
+        const int ih = ih0 + kh;
+        if (ih < 0 || ih >= s.inH) {
+          std::fill(row, row + width, 0.0f);
+          continue;
+        }
+        std::fill(row, row + first * s.inC, 0.0f);
+        copy(row + first * s.inC, image + (static_cast<std::size_t>(ih) * s.inW + iw0 + first) * s.inC,
+             (last - first) * s.inC);
+        std::fill(row + last * s.inC, row + width, 0.0f);
+      }
+    }
+    if (++ow == s.outW) {
+      ow = 0;
+      if (++oh == s.outH) oh = 0, b++;
+    }
+  }
+}
+
+// Adds dcol row m (K values) back onto the pixels of dx that im2col row m was read from.
+void col2imRow(const ConvShape& s, const float* row, int m, float* dx) {
+  const int pixels = s.outH * s.outW;
+  const int b = m / pixels, oh = (m % pixels) / s.outW, ow = m % s.outW;
+  float* image = dx + static_cast<std::size_t>(b) * s.inH * s.inW * s.inC;
+  for (int kh = 0; kh < s.kH; kh++) {
+    const int ih = oh * s.strideH - s.padTop + kh;
+    for (int kw = 0; kw < s.kW; kw++, row += s.inC) {
+      const int iw = ow * s.strideW - s.padLeft + kw;
+      if (ih < 0 || ih >= s.inH || iw < 0 || iw >= s.inW) continue;
+      float* target = image + (static_cast<std::size_t>(ih) * s.inW + iw) * s.inC;
+      for (int c = 0; c < s.inC; c++) target[c] += row[c];
+    }
+  }
+}
+
+// The rows × cols matrix src (row-major) cut into NR-wide column panels, each rows × NR and zero-padded:
+// panel q holds src[r][q·NR + j] at [q][r][j].
+std::vector<float> packPanels(const float* src, int rows, int cols) {
+  const int panels = roundUp(cols, NR) / NR;
+  std::vector<float> packed(static_cast<std::size_t>(panels) * rows * NR, 0.0f);
+  for (int q = 0; q < panels; q++) {
+    float* panel = packed.data() + static_cast<std::size_t>(q) * rows * NR;
+    const int width = std::min(NR, cols - q * NR);
+    for (int r = 0; r < rows; r++) copy(panel + r * NR, src + static_cast<std::size_t>(r) * cols + q * NR, width);
+  }
+  return packed;
+}
+
+std::vector<float> transposed(const float* src, int rows, int cols) {
+  std::vector<float> t(static_cast<std::size_t>(rows) * cols);
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) t[static_cast<std::size_t>(c) * rows + r] = src[static_cast<std::size_t>(r) * cols + c];
+  return t;
+}
+
+inline v8 load(const float* p) { return *reinterpret_cast<const v8u*>(p); }
+
+// Σ a[k]·b[k] over k < n.
+inline float dot(const float* a, const float* b, int n) {
+  v8 acc0 = {}, acc1 = {};
+  int k = 0;
+  for (; k + 16 <= n; k += 16) {
+    acc0 += load(a + k) * load(b + k);
+    acc1 += load(a + k + 8) * load(b + k + 8);
+  }
+  for (; k + 8 <= n; k += 8) acc0 += load(a + k) * load(b + k);
+  acc0 += acc1;
+  float sum = 0.0f;
+  for (int i = 0; i < 8; i++) sum += acc0[i];
+  for (; k < n; k++) sum += a[k] * b[k];
+  return sum;
+}
+
+// Writes the first `rows` rows and `width` columns of a micro-kernel tile to out (row stride ldo), adding
+// bias (NR values) and applying ReLU on the way.
+inline void storeTile(const float* tile, int rows, int width, const float* bias, bool relu, float* out, int ldo) {
+  const v8 b0 = load(bias), b1 = load(bias + 8), zero = {};
+  for (int i = 0; i < rows; i++, out += ldo) {
+    v8 v0 = load(tile + i * NR) + b0, v1 = load(tile + i * NR + 8) + b1;
+    if (relu) {
+      v0 = v0 > zero ? v0 : zero;
+      v1 = v1 > zero ? v1 : zero;
+    }
+    if (width == NR) {
+      *reinterpret_cast<v8u*>(out) = v0;
+      *reinterpret_cast<v8u*>(out + 8) = v1;
+    } else {
+      float row[NR];
+      *reinterpret_cast<v8u*>(row) = v0;
+      *reinterpret_cast<v8u*>(row + 8) = v1;
+      copy(out, row, width);
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
+  const bool narrow = N <= kNarrow;
+  const int panelCount = roundUp(N, NR) / NR;
+  // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
+  const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
+  std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
+  if (bias) std::copy(bias, bias + N, biases.begin());
+  const int blocks = roundUp(M, MR) / MR;
+  const int blocksPerTask = 16;
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * K + MR * NR));
+  parallelFor(roundUp(blocks, blocksPerTask) / blocksPerTask, threadCount.load(), [&](int task, int worker) {
+    float* rows = scratch[worker].data();
+    float* tile = rows + MR * K;
+    const int firstBlock = task * blocksPerTask, lastBlock = std::min(blocks, firstBlock + blocksPerTask);
+    for (int block = firstBlock; block < lastBlock; block++) {
+      const int m0 = block * MR, count = std::min(MR, M - m0);
+      im2colRows(s, x, m0, count, rows, K);
+      if (narrow) {
+        for (int i = 0; i < count; i++) {
+          for (int n = 0; n < N; n++) {
+            const float v = dot(rows + i * K, panels.data() + static_cast<std::size_t>(n) * K, K) + biases[n];
+            y[static_cast<std::size_t>(m0 + i) * N + n] = relu && v < 0.0f ? 0.0f : v;
+          }
+        }
+        continue;
+      }
+      std::fill(rows + count * K, rows + MR * K, 0.0f);
+      for (int q = 0; q < panelCount; q++) {
+        microKernel(rows, K, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, K, tile);
+        storeTile(tile, count, std::min(NR, N - q * NR), biases.data() + q * NR, relu,
+                  y + static_cast<std::size_t>(m0) * N + q * NR, N);
+      }
+    }
+  });
+}
+
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
+  const bool narrow = N <= kNarrow;
+  const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  // Rows per task: enough to amortise the accumulators' loads and stores, few enough to stay in cache.
+  const int rowsPerTask = std::clamp(48 * 1024 / Kp, 16, 512);
+  const int tasks = roundUp(M, rowsPerTask) / rowsPerTask;
+  const int workers = std::min(threadCount.load(), tasks);
+  struct Scratch {
+    std::vector<float> cols, dyPanels, partial;  // partial: Kp × Np, or N × Kp (dWᵀ) when narrow
+  };
+  std::vector<Scratch> scratch(workers);
+  for (auto& sc : scratch) {
+    sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);
+    if (!narrow) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
+    sc.partial.assign(static_cast<std::size_t>(Kp) * Np, 0.0f);
+  }
+  parallelFor(tasks, workers, [&](int task, int worker) {
+    Scratch& sc = scratch[worker];
+    const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
+    im2colRows(s, x, m0, count, sc.cols.data(), Kp);
+    if (narrow) {
+      // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel.
+      for (int r = 0; r < count; r++) {
+        const float* col = sc.cols.data() + static_cast<std::size_t>(r) * Kp;
+        for (int n = 0; n < N; n++) {
+          const float d = dy[static_cast<std::size_t>(m0 + r) * N + n];
+          float* acc = sc.partial.data() + static_cast<std::size_t>(n) * Kp;
+          for (int k = 0; k < K; k++) acc[k] += col[k] * d;
+        }
+      }
+      return;
+    }
+    for (int q = 0; q < panelCount; q++) {
+      float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+      const int n0 = q * NR, width = std::min(NR, N - n0);
+      for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
+    }
+    float tile[MR * NR];
+    for (int q = 0; q < panelCount; q++) {
+      const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+      for (int k0 = 0; k0 < Kp; k0 += MR) {
+        microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
+        for (int i = 0; i < MR; i++) {
+          v8u* acc = reinterpret_cast<v8u*>(sc.partial.data() + static_cast<std::size_t>(k0 + i) * Np + q * NR);
+          acc[0] += load(tile + i * NR);
+          acc[1] += load(tile + i * NR + 8);
+        }
+      }
+    }
+  });
+  for (int k = 0; k < K; k++) {
+    for (int n = 0; n < N; n++) {
+      const std::size_t at = narrow ? static_cast<std::size_t>(n) * Kp + k : static_cast<std::size_t>(k) * Np + n;
+      float sum = 0.0f;
+      for (const auto& sc : scratch) sum += sc.partial[at];
+      dw[static_cast<std::size_t>(k) * N + n] = sum;
+    }
+  }
+}
+
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  if (s.strideH == 1 && s.strideW == 1) {
+    // dx is then itself a convolution, of dy with the filter turned 180° and its channel axes swapped,
+    // padded by kH − 1 − padTop on top: the forward kernel, without col2im's scattered additions.
+    std::vector<float> turned(static_cast<std::size_t>(s.kH) * s.kW * s.inC * s.outC);
+    for (int kh = 0; kh < s.kH; kh++)
+      for (int kw = 0; kw < s.kW; kw++)
+        for (int ci = 0; ci < s.inC; ci++)
+          for (int co = 0; co < s.outC; co++)
+            turned[((static_cast<std::size_t>(kh) * s.kW + kw) * s.outC + co) * s.inC + ci] =
+                w[((static_cast<std::size_t>(s.kH - 1 - kh) * s.kW + (s.kW - 1 - kw)) * s.inC + ci) * s.outC + co];
+    const ConvShape t{s.batch, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC,
+                      s.kH,    s.kW,   1,      1,      s.kH - 1 - s.padTop, s.kW - 1 - s.padLeft};
+    conv2d(t, dy, turned.data(), nullptr, false, dx);
+    return;
+  }
+  const int K = s.kH * s.kW * s.inC, N = s.outC, pixels = s.outH * s.outW;
+  const int Kp = roundUp(K, NR), panelCount = Kp / NR;
+  const std::vector<float> panels = packPanels(transposed(w, K, N).data(), N, K);  // Wᵀ: N × K
+  const std::size_t imageSize = static_cast<std::size_t>(s.inH) * s.inW * s.inC;
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * N + MR * Kp));
+  // One task per image: the windows of neighbouring output pixels overlap, those of two images never do.
+  parallelFor(s.batch, threadCount.load(), [&](int b, int worker) {
+    float* rows = scratch[worker].data();
+    float* dcol = rows + MR * N;
+    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.0f);
+    for (int p0 = 0; p0 < pixels; p0 += MR) {
+      const int m0 = b * pixels + p0, count = std::min(MR, pixels - p0);
+      copy(rows, dy + static_cast<std::size_t>(m0) * N, count * N);
+      std::fill(rows + count * N, rows + MR * N, 0.0f);
+      for (int q = 0; q < panelCount; q++) {
+        float tile[MR * NR];
+        microKernel(rows, N, 1, panels.data() + static_cast<std::size_t>(q) * N * NR, N, tile);
+        for (int i = 0; i < MR; i++) copy(dcol + i * Kp + q * NR, tile + i * NR, NR);
+      }
+      for (int i = 0; i < count; i++) col2imRow(s, dcol + i * Kp, m0 + i, dx);
+    }
+  });
+}
+
+void setThreads(int n) { threadCount = std::max(1, n); }
+int threads() { return threadCount.load(); }
+
+}  // namespace crackdiff
+
+#ifdef CRACKDIFF_CLANG_TARGET
+#pragma clang attribute pop
+#endif

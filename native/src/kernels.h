@@ -1,0 +1,27 @@
+// Convolution kernels for TensorFlow.js tensors (NHWC activations, [kh, kw, in, out] filters), in native
+// code on all cores. workers/ml/kernels/native.ts registers them on the wasm backend in place of its own.
+#pragma once
+
+namespace crackdiff {
+
+struct ConvShape {
+  int batch, inH, inW, inC;     // x
+  int outH, outW, outC;         // y
+  int kH, kW;                   // filter
+  int strideH, strideW;
+  int padTop, padLeft;          // implicit zero padding before the first row / column
+};
+
+// y = conv(x, w) (+ bias) (ReLU'd when relu).
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y);
+// dw = ∂(Σ y·dy)/∂w.
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
+// dx = ∂(Σ y·dy)/∂x.
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx);
+
+// Whether this CPU runs the kernels as compiled (on x86-64 they need AVX2 and FMA).
+bool cpuSupported();
+void setThreads(int n);
+int threads();
+
+}  // namespace crackdiff

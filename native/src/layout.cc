@@ -1,0 +1,282 @@
+// These kernels move each value once or twice, so their cost is memory traffic: they work row by row in
+// the tensors' own layout (no transposes, no temporaries the size of a tensor) and split large tensors
+// across the threads kernels.h's setThreads allows. Sums accumulate in double, as the cpu backend does.
+#include "layout.h"
+
+#include "parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+// The addon loads only on CPUs with AVX2 (binding.cc checks), as kernels.cc assumes too.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("avx2")
+#elif defined(__x86_64__) && defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#define CRACKDIFF_CLANG_TARGET 1
+#endif
+
+namespace crackdiff {
+namespace {
+
+using Index = std::ptrdiff_t;
+
+// Below this many floats (2 MB), starting and joining a thread costs about what it saves: these kernels are
+// bound by memory bandwidth, which one core nearly uses up.
+constexpr Index kParallelFloats = 1 << 19;
+
+int workersFor(Index floats) { return floats < kParallelFloats ? 1 : threads(); }
+
+// Splits n items into tasks of about `grain` items (at least one task): [first, last) of task t.
+struct Chunks {
+  Index n, per;
+  int count;
+  Chunks(Index items, Index grain) : n(items), per(std::max<Index>(1, grain)) {
+    count = static_cast<int>(std::max<Index>(1, (items + per - 1) / per));
+  }
+  Index first(int t) const { return std::min(n, t * per); }
+  Index last(int t) const { return std::min(n, (t + 1) * per); }
+};
+
+// Rows per task so that one task moves about this many floats: large enough to amortise scheduling.
+constexpr Index kTaskFloats = 1 << 15;
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+inline v8f load(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+// The first n < 8 floats at p, the rest taken from fill.
+inline v8f loadPartial(const float* p, int n, v8f fill) {
+  for (int i = 0; i < n; i++) fill[i] = p[i];
+  return fill;
+}
+
+// Whether some pooling window along one axis lies wholly in the padding.
+bool anyEmptyWindow(int in, int out, int k, int stride, int pad) {
+  for (int o = 0; o < out; o++) {
+    const int start = o * stride - pad;
+    if (std::min(in, start + k) <= std::max(0, start)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx) {
+  const int C = s.channels;
+  const Index imageSize = static_cast<Index>(s.inH) * s.inW * C, total = imageSize * s.batch;
+  // An empty window (only possible with explicit padding) routes its dy to the index its clamped bounds
+  // give, as the JavaScript kernel does; that index can lie in the next image, so then run images in order.
+  const bool emptyWindows = anyEmptyWindow(s.inH, s.outH, s.kH, s.strideH, s.padTop) ||
+                            anyEmptyWindow(s.inW, s.outW, s.kW, s.strideW, s.padLeft);
+  const int workers = emptyWindows ? 1 : workersFor(total);
+  if (emptyWindows) std::memset(dx, 0, sizeof(float) * total);
+  const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  parallelFor(s.batch, workers, [&](int b, int) {
+    if (!emptyWindows) std::memset(dx + b * imageSize, 0, sizeof(float) * imageSize);
+    const float* g = dy + static_cast<Index>(b) * s.outH * s.outW * C;
+    const auto pixel = [&](int r, int c) {
+      return static_cast<int32_t>(((static_cast<Index>(b) * s.inH + r) * s.inW + c) * C);
+    };
+    for (int oy = 0; oy < s.outH; oy++) {
+      const int rowOrigin = oy * s.strideH - s.padTop;
+      const int rowStart = std::max(0, rowOrigin), rowEnd = std::min(s.inH, rowOrigin + s.kH);
+      for (int ox = 0; ox < s.outW; ox++, g += C) {
+        const int colOrigin = ox * s.strideW - s.padLeft;
+        const int colStart = std::max(0, colOrigin), colEnd = std::min(s.inW, colOrigin + s.kW);
+        const int32_t start = pixel(rowStart, colStart);
+        // Eight channels at a time, then one at a time. Strict > keeps the first maximum; the index stays
+        // at the window's first pixel when nothing beats -∞.
+        for (int d0 = 0; d0 < C; d0 += 8) {
+          const int width = std::min(8, C - d0);
+          v8f best = v8f{} - std::numeric_limits<float>::infinity();
+          v8i at = start + d0 + lane;
+          for (int r = rowStart; r < rowEnd; r++) {
+            for (int c = colStart; c < colEnd; c++) {
+              const int32_t base = pixel(r, c) + d0;
+              const v8f v = width == 8 ? load(x + base) : loadPartial(x + base, width, best);
+              const v8i greater = v > best;
+              best = greater ? v : best;
+              at = greater ? base + lane : at;
+            }
+          }
+          const v8f grad = width == 8 ? load(g + d0) : loadPartial(g + d0, width, v8f{});
+          if (emptyWindows) {
+            for (int d = 0; d < width; d++) {
+              if (at[d] >= 0 && at[d] < total) dx[at[d]] += grad[d];
+            }
+            continue;
+          }
+          // Every maximum lies in its window, so adding dy where the index matches and +0 elsewhere is the
+          // scatter (dx starts at +0 and so never holds -0, which adding +0 would change).
+          for (int r = rowStart; r < rowEnd; r++) {
+            for (int c = colStart; c < colEnd; c++) {
+              const int32_t base = pixel(r, c) + d0;
+              const v8f add = at == base + lane ? grad : v8f{};
+              if (width == 8) {
+                store(dx + base, load(dx + base) + add);
+              } else {
+                for (int d = 0; d < width; d++) dx[base + d] += add[d];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void resizeNearestNeighborGrad(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* dy,
+                               float* dx) {
+  const int C = s.channels;
+  const Index imageSize = static_cast<Index>(s.inH) * s.inW * C;
+  const Index dyImageSize = static_cast<Index>(s.outH) * s.outW * C;
+  // Every source pixel lies in its own image, so images are independent.
+  parallelFor(s.batch, workersFor(imageSize * s.batch + dyImageSize * s.batch), [&](int b, int) {
+    float* image = dx + b * imageSize;
+    std::memset(image, 0, sizeof(float) * imageSize);
+    const float* g = dy + b * dyImageSize;
+    for (int r = 0; r < s.outH; r++) {
+      float* row = image + static_cast<Index>(sourceRow[r]) * s.inW * C;
+      for (int c = 0; c < s.outW; c++, g += C) {
+        float* target = row + static_cast<Index>(sourceCol[c]) * C;
+        for (int d = 0; d < C; d++) target[d] += g[d];
+      }
+    }
+  });
+}
+
+void resizeNearestNeighbor(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* x,
+                           float* y) {
+  const int C = s.channels;
+  const Index imageSize = static_cast<Index>(s.inH) * s.inW * C;
+  const Index yImageSize = static_cast<Index>(s.outH) * s.outW * C;
+  parallelFor(s.batch, workersFor(yImageSize * s.batch), [&](int b, int) {
+    const float* image = x + b * imageSize;
+    float* target = y + b * yImageSize;
+    for (int r = 0; r < s.outH; r++) {
+      const float* row = image + static_cast<Index>(sourceRow[r]) * s.inW * C;
+      for (int c = 0; c < s.outW; c++, target += C) {
+        std::memcpy(target, row + static_cast<Index>(sourceCol[c]) * C, sizeof(float) * C);
+      }
+    }
+  });
+}
+
+void concat(int outer, int count, const int* lengths, const float* const* inputs, float* out) {
+  Index rowLength = 0;
+  for (int i = 0; i < count; i++) rowLength += lengths[i];
+  const Chunks rows(outer, kTaskFloats / std::max<Index>(1, rowLength));
+  parallelFor(rows.count, workersFor(rowLength * outer), [&](int task, int) {
+    for (Index row = rows.first(task); row < rows.last(task); row++) {
+      float* target = out + row * rowLength;
+      for (int i = 0; i < count; i++) {
+        std::memcpy(target, inputs[i] + row * lengths[i], sizeof(float) * lengths[i]);
+        target += lengths[i];
+      }
+    }
+  });
+}
+
+void splitV(int outer, int count, const int* lengths, const float* x, float* const* outputs) {
+  Index rowLength = 0;
+  for (int i = 0; i < count; i++) rowLength += lengths[i];
+  const Chunks rows(outer, kTaskFloats / std::max<Index>(1, rowLength));
+  parallelFor(rows.count, workersFor(rowLength * outer), [&](int task, int) {
+    for (Index row = rows.first(task); row < rows.last(task); row++) {
+      const float* source = x + row * rowLength;
+      for (int i = 0; i < count; i++) {
+        std::memcpy(outputs[i] + row * lengths[i], source, sizeof(float) * lengths[i]);
+        source += lengths[i];
+      }
+    }
+  });
+}
+
+void addOrMultiply(bool multiply, int n, int period, const float* big, const float* small, float* out) {
+  // Tasks cover whole periods when a period is short, so each walks its block from the start.
+  const Index grain = period >= kTaskFloats ? kTaskFloats : std::max<Index>(1, kTaskFloats / period) * period;
+  const Chunks chunks(n, grain);
+  parallelFor(chunks.count, workersFor(n), [&](int task, int) {
+    const Index first = chunks.first(task), last = chunks.last(task);
+    if (period == 1) {
+      const float s = small[0];
+      if (multiply) {
+        for (Index i = first; i < last; i++) out[i] = big[i] * s;
+      } else {
+        for (Index i = first; i < last; i++) out[i] = big[i] + s;
+      }
+      return;
+    }
+    for (Index i = first, j = first % period; i < last; j = 0) {
+      const Index length = std::min(last - i, period - j);
+      const float* __restrict a = big + i;
+      const float* __restrict b = small + j;
+      float* __restrict o = out + i;
+      if (multiply) {
+        for (Index k = 0; k < length; k++) o[k] = a[k] * b[k];
+      } else {
+        for (Index k = 0; k < length; k++) o[k] = a[k] + b[k];
+      }
+      i += length;
+    }
+  });
+}
+
+void sumLeadingAxes(int rows, int cols, const float* x, float* out) {
+  // Per-task partial sums added in task order, so the result depends on the shape alone, not on timing.
+  const Chunks chunks(rows, std::max<Index>(64, kTaskFloats * 4 / std::max(1, cols)));
+  std::vector<double> partial(static_cast<std::size_t>(chunks.count) * cols, 0.0);
+  parallelFor(chunks.count, workersFor(static_cast<Index>(rows) * cols), [&](int task, int) {
+    // Accumulated apart from `partial`, whose neighbouring tasks' sums may share a cache line.
+    std::vector<double> acc(cols, 0.0);
+    for (Index r = chunks.first(task); r < chunks.last(task); r++) {
+      const float* row = x + r * cols;
+      for (int c = 0; c < cols; c++) acc[c] += row[c];
+    }
+    std::copy(acc.begin(), acc.end(), partial.begin() + static_cast<Index>(task) * cols);
+  });
+  for (int c = 0; c < cols; c++) {
+    double sum = 0.0;
+    for (int t = 0; t < chunks.count; t++) sum += partial[static_cast<std::size_t>(t) * cols + c];
+    out[c] = static_cast<float>(sum);
+  }
+}
+
+void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
+  constexpr int kLanes = 8;  // independent accumulators, so the adds vectorise without reassociation flags
+  const Chunks chunks(rows, std::max<Index>(1, kTaskFloats / std::max(1, cols)));
+  parallelFor(chunks.count, workersFor(static_cast<Index>(rows) * cols), [&](int task, int) {
+    for (Index r = chunks.first(task); r < chunks.last(task); r++) {
+      const float* row = x + r * cols;
+      double lanes[kLanes] = {};
+      int c = 0;
+      for (; c + kLanes <= cols; c += kLanes) {
+        for (int k = 0; k < kLanes; k++) lanes[k] += row[c + k];
+      }
+      double sum = 0.0;
+      for (; c < cols; c++) sum += row[c];
+      for (int k = 0; k < kLanes; k++) sum += lanes[k];
+      out[r] = static_cast<float>(sum);
+    }
+  });
+}
+
+}  // namespace crackdiff
+
+#ifdef CRACKDIFF_CLANG_TARGET
+#pragma clang attribute pop
+#endif

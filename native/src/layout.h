@@ -1,0 +1,48 @@
+// Memory-bound kernels for TensorFlow.js float32 tensors (NHWC): the pooling and resize gradients, the
+// resize, concat and split, broadcast adds and multiplies, and sums over leading or trailing axes. workers/ml/kernels/native.ts runs them in place on the
+// wasm backend's heap, where tfjs's own (or ours in JavaScript) spend far longer than the memory traffic.
+#pragma once
+
+namespace crackdiff {
+
+struct PoolShape {
+  int batch, inH, inW, channels;  // x and dx
+  int outH, outW;                 // dy
+  int kH, kW;
+  int strideH, strideW;
+  int padTop, padLeft;            // window origin offset before the first row / column
+};
+
+// dx = gradient of a max pool: each dy value is added to its window's maximum in x, the first one on ties
+// (row-major within the window); when no value beats -∞ (all NaN or -∞), to the window's first pixel.
+void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx);
+
+struct ResizeShape {
+  int batch, inH, inW, channels;  // dx
+  int outH, outW;                 // dy
+};
+
+// dx[b, sourceRow[r], sourceCol[c], :] = Σ dy[b, r, c, :]: the adjoint of a nearest-neighbour resize that
+// copied input pixel (sourceRow[r], sourceCol[c]) to output pixel (r, c).
+void resizeNearestNeighborGrad(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* dy,
+                               float* dx);
+
+// y[b, r, c, :] = x[b, sourceRow[r], sourceCol[c], :]: the nearest-neighbour resize itself.
+void resizeNearestNeighbor(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* x,
+                           float* y);
+
+// out is `outer` rows, each the concatenation of one row of every input (input i's rows are lengths[i] long).
+void concat(int outer, int count, const int* lengths, const float* const* inputs, float* out);
+// The inverse: x's `outer` rows are cut into pieces of lengths[i] floats, piece i going to outputs[i].
+void splitV(int outer, int count, const int* lengths, const float* x, float* const* outputs);
+
+// out[i] = big[i] + small[i mod period] (or ×): an elementwise op whose smaller operand repeats as one
+// block, like a bias over the channels or a scalar (period 1); period divides n.
+void addOrMultiply(bool multiply, int n, int period, const float* big, const float* small, float* out);
+
+// x read as a rows × cols matrix: out[c] = Σ_r x[r, c] (a sum over every axis but the trailing ones).
+void sumLeadingAxes(int rows, int cols, const float* x, float* out);
+// out[r] = Σ_c x[r, c] (a sum over the trailing axes).
+void sumTrailingAxes(int rows, int cols, const float* x, float* out);
+
+}  // namespace crackdiff

@@ -1,0 +1,325 @@
+/**
+ * The wasm backend's convolutions (forward, fused bias + ReLU, and both gradients) in native code on all
+ * cores: native/ (C++, built by `npm install` when a C++ compiler is present). They read and write the
+ * wasm heap in place, so every other op stays on wasm and nothing is copied. Convolutions are nearly all
+ * of a UNet's arithmetic, and single-threaded wasm SIMD runs them several times slower than native code.
+ * Next to them, the memory-bound ops of a UNet's backward pass (MaxPoolGrad, ResizeNearestNeighborGrad,
+ * SplitV, Concat, and Sum over leading or trailing axes, float32) cost tens of ms per step in wasm or in
+ * JavaScript loops over the heap, and about one in native code.
+ *
+ * Without the addon (no compiler at install, a CPU without AVX2/FMA) or with CRACKDIFF_NATIVE=0, and for
+ * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over middle
+ * axes), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread count (default: every core).
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { nearestSource } from "./resize_nearest_neighbor_grad";
+
+interface Addon {
+  cpuSupported: boolean;
+  conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
+  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  maxPoolGrad(shape: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  resizeNearestNeighbor(
+    shape: Int32Array, sourceRow: Int32Array, sourceCol: Int32Array, x: Float32Array, y: Float32Array,
+  ): void;
+  resizeNearestNeighborGrad(
+    shape: Int32Array, sourceRow: Int32Array, sourceCol: Int32Array, dy: Float32Array, dx: Float32Array,
+  ): void;
+  addOrMultiply(
+    multiply: boolean, n: number, period: number, big: Float32Array, small: Float32Array, out: Float32Array,
+  ): void;
+  concat(outer: number, lengths: Int32Array, inputs: Float32Array[], out: Float32Array): void;
+  splitV(outer: number, lengths: Int32Array, x: Float32Array, outputs: Float32Array[]): void;
+  sumLeadingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  sumTrailingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  threads(n?: number): number;
+}
+
+const ADDON_PATH = path.resolve(__dirname, "../../../native/build/Release/crackdiff_native.node");
+
+let addon: Addon | null | undefined;
+let unavailable = "";
+let enabled = process.env.CRACKDIFF_NATIVE !== "0";
+
+function load(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  try {
+    const loaded = createRequire(__filename)(ADDON_PATH) as Addon;
+    if (!loaded.cpuSupported) {
+      unavailable = "this CPU lacks AVX2/FMA";
+    } else {
+      const threads = Number(process.env.CRACKDIFF_THREADS);
+      if (Number.isInteger(threads) && threads > 0) loaded.threads(threads);
+      addon = loaded;
+    }
+  } catch (err) {
+    unavailable = `not built (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`;
+  }
+  return addon;
+}
+
+export interface NativeStatus {
+  active: boolean;
+  threads: number;
+  /** Why they are not active, when they are not. */
+  reason?: string;
+}
+
+/** Whether the convolutions run natively now, on how many threads, or why not. */
+export function nativeStatus(): NativeStatus {
+  const native = load();
+  if (!native) return { active: false, threads: 1, reason: unavailable };
+  if (!enabled) return { active: false, threads: 1, reason: "switched off (CRACKDIFF_NATIVE=0 or setNativeKernels)" };
+  return { active: true, threads: native.threads() };
+}
+
+/** Switches the native kernels on or off (the benchmarks and tests compare both); returns the old setting. */
+export function setNativeKernels(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+type Conv4D = [number, number, number, number];
+
+/** The shape argument of every native call, in the order of native/src/kernels.h's ConvShape. */
+function convShape(info: tf.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left,
+  );
+}
+
+const coverable = (info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined) =>
+  dataFormat !== "NCHW" && info.dilationHeight === 1 && info.dilationWidth === 1;
+
+/** Conv2D and FusedConv2D (bias and ReLU applied as each output is written). */
+function conv2d(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { x, filter, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation = "linear" } =
+    attrs as unknown as tf.FusedConv2DAttrs;
+  if (preluActivationWeights || (activation !== "linear" && activation !== "relu")) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x!.shape as Conv4D, filter!.shape as Conv4D, strides, dilations, pad, dimRoundingMode,
+  );
+  if (!coverable(info, dataFormat) || (bias && tf.util.sizeFromShape(bias.shape) !== info.outChannels)) return null;
+  const wasm = backend as BackendWasm;
+  const y = wasm.makeOutput(info.outShape, "float32"); // before taking heap views: it may grow the heap
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.conv2d(convShape(info), heap(x!), heap(filter!), bias ? heap(bias) : null, activation === "relu", heap(y));
+  return y;
+}
+
+function conv2dBackpropFilter(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Conv4D, filterShape, strides, 1, pad, dimRoundingMode);
+  if (!coverable(info, dataFormat)) return null;
+  const wasm = backend as BackendWasm;
+  const dw = wasm.makeOutput(filterShape, "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.conv2dBackpropFilter(convShape(info), heap(x), heap(dy), heap(dw));
+  return dw;
+}
+
+function conv2dBackpropInput(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Conv4D, strides, 1, pad, dimRoundingMode);
+  if (!coverable(info, dataFormat)) return null;
+  const wasm = backend as BackendWasm;
+  const dx = wasm.makeOutput(inputShape, "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.conv2dBackpropInput(convShape(info), heap(dy), heap(filter), heap(dx));
+  return dx;
+}
+
+// The memory-bound kernels below cover float32 only; for other dtypes they return null and the fallback runs.
+const allFloat32 = (...tensors: tf.TensorInfo[]) => tensors.every((t) => t.dtype === "float32");
+
+/** MaxPoolGrad: dy to each window's maximum, the first on ties (as ./max_pool_grad.ts and the cpu backend). */
+function maxPoolGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+  if (!allFloat32(dy, input)) return null;
+  const info = tf.backend_util.computePool2DInfo(input.shape as Conv4D, filterSize, strides, 1, pad, dimRoundingMode);
+  const wasm = backend as BackendWasm;
+  const dx = wasm.makeOutput(input.shape, "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const shape = Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+  );
+  native.maxPoolGrad(shape, heap(input), heap(dy), heap(dx));
+  return dx;
+}
+
+/** For each output row (or column) of a nearest-neighbour resize, the input one it copies. */
+const nearestSources = (outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean) =>
+  Int32Array.from({ length: outSize }, (_, i) => nearestSource(i, inSize, outSize, alignCorners, halfPixelCenters));
+
+/** ResizeNearestNeighbor, by ./resize_nearest_neighbor_grad.ts's source-index rule (the wasm kernel's). */
+function resizeNearestNeighbor(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { images } = inputs as { images: tf.TensorInfo };
+  const { alignCorners, halfPixelCenters, size } = attrs as unknown as tf.ResizeNearestNeighborAttrs;
+  if (!allFloat32(images) || images.shape.length !== 4) return null;
+  const [batch, inHeight, inWidth, depth] = images.shape as Conv4D;
+  const [outHeight, outWidth] = size;
+  const wasm = backend as BackendWasm;
+  const y = wasm.makeOutput([batch, outHeight, outWidth, depth], "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.resizeNearestNeighbor(
+    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
+    nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
+    nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
+    heap(images), heap(y),
+  );
+  return y;
+}
+
+/** ResizeNearestNeighborGrad with ./resize_nearest_neighbor_grad.ts's source-index rule. */
+function resizeNearestNeighborGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+  const { alignCorners, halfPixelCenters = false } = attrs as unknown as tf.ResizeNearestNeighborGradAttrs & {
+    halfPixelCenters?: boolean;
+  };
+  if (!allFloat32(images, dy)) return null;
+  const [batch, inHeight, inWidth, depth] = images.shape as Conv4D;
+  const [, outHeight, outWidth] = dy.shape as Conv4D;
+  const wasm = backend as BackendWasm;
+  const dx = wasm.makeOutput(images.shape, "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.resizeNearestNeighborGrad(
+    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
+    nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
+    nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
+    heap(dy), heap(dx),
+  );
+  return dx;
+}
+
+/** Row count and per-piece row lengths of a concat or split of `pieceShapes` along `axis`. */
+function pieceRows(pieceShapes: number[][], axis: number) {
+  const outer = tf.util.sizeFromShape(pieceShapes[0]!.slice(0, axis));
+  const lengths = Int32Array.from(pieceShapes, (shape) => tf.util.sizeFromShape(shape.slice(axis)));
+  return { outer, lengths };
+}
+
+/** Concat (tfjs wasm's own copies each row with a separate typed-array call). */
+function concat(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const all = Object.values(inputs) as tf.TensorInfo[];
+  const [axis] = tf.util.parseAxisParam((attrs as unknown as tf.ConcatAttrs).axis, all[0]!.shape) as [number];
+  tf.backend_util.assertParamsConsistent(all.map((t) => t.shape), axis);
+  // Empty inputs add nothing; one non-empty input is a plain identity, which the fallback returns.
+  const present = all.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  if (present.length < 2 || !allFloat32(...all)) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(tf.backend_util.computeOutShape(all.map((t) => t.shape), axis), "float32");
+  const { outer, lengths } = pieceRows(present.map((t) => t.shape), axis);
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.concat(outer, lengths, present.map(heap), heap(out));
+  return out;
+}
+
+/** SplitV (a concat's gradient). */
+function splitV(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] | null {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const { numOrSizeSplits, axis } = attrs as unknown as tf.SplitVAttrs;
+  if (!allFloat32(x)) return null;
+  const [dim] = tf.util.parseAxisParam(axis, x.shape) as [number];
+  const sizes = tf.backend_util.prepareSplitSize(x, numOrSizeSplits, dim);
+  const shapes = sizes.map((size) => x.shape.map((d, i) => (i === dim ? size : d)));
+  const wasm = backend as BackendWasm;
+  const outputs = shapes.map((shape) => wasm.makeOutput(shape, "float32"));
+  const { outer, lengths } = pieceRows(shapes, dim);
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.splitV(outer, lengths, heap(x), outputs.map(heap));
+  return outputs;
+}
+
+/**
+ * Sum over leading axes (a bias gradient: every axis but the channels) or trailing ones, read straight
+ * from x; tfjs wasm's transposes x first unless the axes are trailing. Any other set of axes: null.
+ */
+function sum(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
+  const rank = x.shape.length;
+  const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+  if (!allFloat32(x) || axes.length === 0 || tf.util.sizeFromShape(x.shape) === 0) return null;
+  const trailing = axes[0] === rank - axes.length;
+  const leading = axes[axes.length - 1] === axes.length - 1;
+  if (!trailing && !leading) return null; // sorted and distinct: contiguous at either end or neither
+  const reducedSize = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
+  const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, "float32");
+  const keptSize = tf.util.sizeFromShape(outShape);
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  // Down to one value, the leading case is the trailing one: a sum of every value in order.
+  if (trailing || keptSize === 1) native.sumTrailingAxes(keptSize, reducedSize, heap(x), heap(out));
+  else native.sumLeadingAxes(reducedSize, keptSize, heap(x), heap(out));
+  return out;
+}
+
+/**
+ * Add and Multiply where one operand is the output's shape and the other, smaller, repeats as one block of
+ * its trailing axes (a bias over the channels, a scalar), which tfjs wasm broadcasts slowly. Same shapes
+ * (XNNPACK already runs them at memory speed) and other broadcasts return null.
+ */
+function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: KernelArgs): tf.TensorInfo | null {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  if (!allFloat32(a, b)) return null;
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const n = tf.util.sizeFromShape(outShape);
+  const [big, small] = tf.util.sizeFromShape(a.shape) === n ? [a, b] : [b, a]; // both ops commute exactly
+  const firstNotOne = small.shape.findIndex((d) => d !== 1);
+  const block = firstNotOne < 0 ? [] : small.shape.slice(firstNotOne);
+  const period = tf.util.sizeFromShape(block);
+  if (n === 0 || tf.util.sizeFromShape(big.shape) !== n || period === n) return null;
+  if (!tf.util.arraysEqual(block, outShape.slice(outShape.length - block.length))) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(outShape, "float32");
+  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native.addOrMultiply(multiply, n, period, heap(big), heap(small), heap(out));
+  return out;
+}
+
+const natives: Record<string, (native: Addon, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null> = {
+  [tf.Conv2D]: conv2d,
+  [tf.FusedConv2D]: conv2d,
+  [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
+  [tf.Conv2DBackpropInput]: conv2dBackpropInput,
+  [tf.MaxPoolGrad]: maxPoolGrad,
+  [tf.ResizeNearestNeighbor]: resizeNearestNeighbor,
+  [tf.ResizeNearestNeighborGrad]: resizeNearestNeighborGrad,
+  [tf.Concat]: concat,
+  [tf.SplitV]: splitV,
+  [tf.Sum]: sum,
+  [tf.Add]: (native, args) => addOrMultiply(false, native, args),
+  [tf.Multiply]: (native, args) => addOrMultiply(true, native, args),
+};
+
+/**
+ * The wasm kernel `fallback` (tfjs's own or one of ./kernels) with its native version in front when there
+ * is one: the native code runs when active and able to, the fallback otherwise.
+ */
+export function withNative(fallback: tf.KernelConfig): tf.KernelConfig {
+  const run = natives[fallback.kernelName];
+  if (!run || fallback.backendName !== "wasm") return fallback;
+  return {
+    ...fallback,
+    kernelFunc: (args) => {
+      const native = enabled ? load() : null;
+      return (native && run(native, args as KernelArgs)) || fallback.kernelFunc(args);
+    },
+  };
+}
