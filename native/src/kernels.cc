@@ -41,18 +41,23 @@ std::atomic<int> threadCount{std::max(1, static_cast<int>(std::thread::hardware_
 inline int roundUp(int n, int to) { return (n + to - 1) / to * to; }
 
 // out[i·NR + j] = Σ_{p<P} a[i·ai + p·ap] · b[p·NR + j] for i < MR, j < NR (b is a packed NR-wide panel).
-inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, const float* b, int P, float* out) {
+inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, const float* b, int P, float* out,
+                        int segments = 1, std::ptrdiff_t aSegment = 0) {
+  // With segments > 1 the sum runs over `segments` runs of P, the s-th reading a + s·aSegment and the next
+  // P rows of b: the direct convolution's filter rows, each a contiguous stretch of the image.
   v8 c[MR][2] = {};
-  for (int p = 0; p < P; p++) {
-    const v8 b0 = *reinterpret_cast<const v8u*>(b + p * NR);
-    const v8 b1 = *reinterpret_cast<const v8u*>(b + p * NR + 8);
-    const float* ap_ = a + p * ap;
+  for (int seg = 0; seg < segments; seg++, a += aSegment, b += static_cast<std::ptrdiff_t>(P) * NR) {
+    for (int p = 0; p < P; p++) {
+      const v8 b0 = *reinterpret_cast<const v8u*>(b + p * NR);
+      const v8 b1 = *reinterpret_cast<const v8u*>(b + p * NR + 8);
+      const float* ap_ = a + p * ap;
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
-      const float value = ap_[i * ai];
-      const v8 x = {value, value, value, value, value, value, value, value};
-      c[i][0] += x * b0;
-      c[i][1] += x * b1;
+      for (int i = 0; i < MR; i++) {
+        const float value = ap_[i * ai];
+        const v8 x = {value, value, value, value, value, value, value, value};
+        c[i][0] += x * b0;
+        c[i][1] += x * b1;
+      }
     }
   }
 #pragma GCC unroll 6
@@ -187,35 +192,50 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
 }  // namespace
 
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
-  const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
+  const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
   const int panelCount = roundUp(N, NR) / NR;
   // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
   const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
   std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
   if (bias) std::copy(bias, bias + N, biases.begin());
-  const int blocks = roundUp(M, MR) / MR;
-  const int blocksPerTask = 16;
+  const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
   std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * K + MR * NR));
-  parallelFor(roundUp(blocks, blocksPerTask) / blocksPerTask, threadCount.load(), [&](int task, int worker) {
+  // One task per output row, in blocks of MR pixels. Where a block's windows lie inside the image, the
+  // kernels read x directly (filter row by filter row: each is one contiguous run of x); only blocks at
+  // the borders are copied into im2col rows with their zero padding first.
+  parallelFor(s.batch * s.outH, threadCount.load(), [&](int task, int worker) {
     float* rows = scratch[worker].data();
     float* tile = rows + MR * K;
-    const int firstBlock = task * blocksPerTask, lastBlock = std::min(blocks, firstBlock + blocksPerTask);
-    for (int block = firstBlock; block < lastBlock; block++) {
-      const int m0 = block * MR, count = std::min(MR, M - m0);
-      im2colRows(s, x, m0, count, rows, K);
+    const int b = task / s.outH, oh = task % s.outH, ih0 = oh * s.strideH - s.padTop;
+    const bool rowsInside = ih0 >= 0 && ih0 + s.kH <= s.inH;
+    const float* image = x + static_cast<std::size_t>(b) * s.inH * imageRow;
+    for (int ow0 = 0; ow0 < s.outW; ow0 += MR) {
+      const int count = std::min(MR, s.outW - ow0), m0 = task * s.outW + ow0;
+      const int iw0 = ow0 * s.strideW - s.padLeft, iwLast = (ow0 + MR - 1) * s.strideW - s.padLeft;
+      const bool direct = rowsInside && count == MR && iw0 >= 0 && iwLast + s.kW <= s.inW;
+      // Row i of the block: at a + i·ai, its filter rows aSegment apart (im2col rows: one segment of K).
+      const float* a = direct ? image + ih0 * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC : rows;
+      const std::ptrdiff_t ai = direct ? static_cast<std::ptrdiff_t>(s.strideW) * s.inC : K;
+      const int segments = direct ? s.kH : 1, P = direct ? width : K;
+      if (!direct) {
+        im2colRows(s, x, m0, count, rows, K);
+        std::fill(rows + count * K, rows + MR * K, 0.0f);
+      }
       if (narrow) {
         for (int i = 0; i < count; i++) {
           for (int n = 0; n < N; n++) {
-            const float v = dot(rows + i * K, panels.data() + static_cast<std::size_t>(n) * K, K) + biases[n];
+            float v = biases[n];
+            for (int seg = 0; seg < segments; seg++) {
+              v += dot(a + i * ai + seg * imageRow, panels.data() + static_cast<std::size_t>(n) * K + seg * P, P);
+            }
             y[static_cast<std::size_t>(m0 + i) * N + n] = relu && v < 0.0f ? 0.0f : v;
           }
         }
         continue;
       }
-      std::fill(rows + count * K, rows + MR * K, 0.0f);
       for (int q = 0; q < panelCount; q++) {
-        microKernel(rows, K, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, K, tile);
+        microKernel(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
         storeTile(tile, count, std::min(NR, N - q * NR), biases.data() + q * NR, relu,
                   y + static_cast<std::size_t>(m0) * N + q * NR, N);
       }

@@ -339,7 +339,7 @@ test("wasm Concat matches cpu on every axis, with 2 and 3 inputs, an empty one, 
   }, "concat");
 });
 
-test("wasm Sum matches cpu over leading axes, trailing axes, all axes, keepDims, and axes it does not cover", async () => {
+test("wasm Sum matches cpu over leading, middle and trailing axes, all axes, keepDims, and axes it does not cover", async () => {
   await assertMatchesCpu(() => {
     const x = tensorOf([4, 5, 6, 7], 91);
     const ints = tf.tensor3d(Array.from({ length: 24 }, (_, i) => i - 5), [2, 3, 4], "int32");
@@ -352,8 +352,9 @@ test("wasm Sum matches cpu over leading axes, trailing axes, all axes, keepDims,
       tf.sum(x, [2, 3]),
       tf.sum(x),
       tf.sum(x, [0, 1, 2, 3], true),
-      tf.sum(x, 1), // a middle axis: not covered natively
-      tf.sum(x, [0, 2], true), // nor split axes
+      tf.sum(x, 1), // a middle axis
+      tf.sum(x, [1, 2], true), // height and width: a per-channel broadcast's gradient
+      tf.sum(x, [0, 2], true), // axes with a gap: not covered natively
       tf.sum(tensorOf([16, 64, 64, 8], 92), [0, 1, 2]), // large: split across threads
       tf.sum(tensorOf([4096, 33], 93), 1),
       tf.sum(tensorOf([5000], 94)),

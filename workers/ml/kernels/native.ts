@@ -4,12 +4,12 @@
  * wasm heap in place, so every other op stays on wasm and nothing is copied. Convolutions are nearly all
  * of a UNet's arithmetic, and single-threaded wasm SIMD runs them several times slower than native code.
  * Next to them, the memory-bound ops of a UNet's backward pass (MaxPoolGrad, ResizeNearestNeighborGrad,
- * SplitV, Concat, and Sum over leading or trailing axes, float32) cost tens of ms per step in wasm or in
+ * SplitV, Concat, and Sum over a contiguous run of axes, float32) cost tens of ms per step in wasm or in
  * JavaScript loops over the heap, and about one in native code.
  *
  * Without the addon (no compiler at install, a CPU without AVX2/FMA) or with CRACKDIFF_NATIVE=0, and for
- * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over middle
- * axes), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread count (default: every core).
+ * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over axes
+ * with gaps between them), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread count (default: every core).
  */
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -246,27 +246,33 @@ function splitV(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.Tenso
 }
 
 /**
- * Sum over leading axes (a bias gradient: every axis but the channels) or trailing ones, read straight
- * from x; tfjs wasm's transposes x first unless the axes are trailing. Any other set of axes: null.
+ * Sum over one contiguous run of axes, read straight from x (tfjs wasm transposes x first unless the axes
+ * are trailing): a bias gradient (every axis but the channels), a per-image channel sum (height and width,
+ * the gradient of a per-channel broadcast), or trailing axes. Axes with gaps between them: null.
  */
 function sum(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const { x } = inputs as { x: tf.TensorInfo };
   const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
-  const rank = x.shape.length;
   const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
   if (!allFloat32(x) || axes.length === 0 || tf.util.sizeFromShape(x.shape) === 0) return null;
-  const trailing = axes[0] === rank - axes.length;
-  const leading = axes[axes.length - 1] === axes.length - 1;
-  if (!trailing && !leading) return null; // sorted and distinct: contiguous at either end or neither
-  const reducedSize = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
+  const first = axes[0]!, last = axes[axes.length - 1]!;
+  if (last - first + 1 !== axes.length) return null; // sorted and distinct: contiguous unless there are gaps
+  // x as [outer, reduced, inner], summed to [outer, inner].
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, first));
+  const reduced = tf.util.sizeFromShape(x.shape.slice(first, last + 1));
+  const inner = tf.util.sizeFromShape(x.shape.slice(last + 1));
   const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, "float32");
-  const keptSize = tf.util.sizeFromShape(outShape);
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  // Down to one value, the leading case is the trailing one: a sum of every value in order.
-  if (trailing || keptSize === 1) native.sumTrailingAxes(keptSize, reducedSize, heap(x), heap(out));
-  else native.sumLeadingAxes(reducedSize, keptSize, heap(x), heap(out));
+  const source = wasm.typedArrayFromHeap(x) as Float32Array;
+  const target = wasm.typedArrayFromHeap(out) as Float32Array;
+  if (inner === 1) {
+    native.sumTrailingAxes(outer, reduced, source, target);
+  } else {
+    for (let o = 0; o < outer; o++) {
+      native.sumLeadingAxes(reduced, inner, source.subarray(o * reduced * inner), target.subarray(o * inner));
+    }
+  }
   return out;
 }
 
