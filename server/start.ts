@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
@@ -122,8 +123,13 @@ async function main() {
     }
   });
 
+  // Several workers on one machine share its cores instead of each starting a thread per core.
+  const workerEnv = {
+    ...env,
+    CRACKDIFF_THREADS: process.env.CRACKDIFF_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / workerCount))),
+  };
   const startWorker = (n: number) => {
-    const worker = spawn(process.execPath, ["--import", "tsx", path.join(root, "workers", "main.ts")], { cwd: root, env, stdio: "inherit" });
+    const worker = spawn(process.execPath, ["--import", "tsx", path.join(root, "workers", "main.ts")], { cwd: root, env: workerEnv, stdio: "inherit" });
     children.add(worker);
     worker.on("exit", (code) => {
       children.delete(worker);

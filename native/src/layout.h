@@ -1,6 +1,7 @@
 // Memory-bound kernels for TensorFlow.js float32 tensors (NHWC): the pooling and resize gradients, the
-// resize, concat and split, broadcast adds and multiplies, and sums over leading or trailing axes. workers/ml/kernels/native.ts runs them in place on the
-// wasm backend's heap, where tfjs's own (or ours in JavaScript) spend far longer than the memory traffic.
+// resize, concat and split, broadcast adds and multiplies, and sums over leading or trailing axes.
+// workers/ml/kernels/native.ts runs them in place on the wasm backend's heap, where tfjs's own (or ours in
+// JavaScript) spend far longer than the memory traffic.
 #pragma once
 
 namespace crackdiff {

@@ -7,9 +7,9 @@
  * - cpu and wasm ResizeNearestNeighborGrad: cpu's is wrong for batch > 1, wasm's with halfPixelCenters.
  * - wasm SplitV (a concat's gradient): wasm's strided slices are slow; plain heap copies instead.
  * - wasm Identity: shares the buffer like cpu's instead of copying it (tfjs clones a lot in backprop).
- * - wasm Conv2D, FusedConv2D and both conv gradients: in native code on all cores when ./native's addon is
- *   built, with the kernels above (or tfjs's own) behind them for what it does not cover.
- * - wasm MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat, Sum, Add, Multiply: native too (same rules).
+ * - wasm Conv2D, FusedConv2D, both conv gradients, MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat,
+ *   Sum, Add, Multiply: in native code on all cores when ./native's addon is built, with the kernels above
+ *   (or tfjs's own) behind them for what it does not cover.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */

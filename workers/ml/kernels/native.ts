@@ -1,15 +1,16 @@
 /**
- * The wasm backend's convolutions (forward, fused bias + ReLU, and both gradients) in native code on all
- * cores: native/ (C++, built by `npm install` when a C++ compiler is present). They read and write the
- * wasm heap in place, so every other op stays on wasm and nothing is copied. Convolutions are nearly all
- * of a UNet's arithmetic, and single-threaded wasm SIMD runs them several times slower than native code.
- * Next to them, the memory-bound ops of a UNet's backward pass (MaxPoolGrad, ResizeNearestNeighborGrad,
- * SplitV, Concat, and Sum over a contiguous run of axes, float32) cost tens of ms per step in wasm or in
- * JavaScript loops over the heap, and about one in native code.
+ * The wasm backend's heaviest kernels in native code on all cores: native/ (C++, built by `npm install`
+ * when a C++ compiler is present). They read and write the wasm heap in place, so every other op stays on
+ * wasm and nothing is copied. The convolutions (forward, fused bias + ReLU, both gradients) are nearly all
+ * of a UNet's arithmetic, which single-threaded wasm SIMD runs several times slower than native code; the
+ * memory-bound ops of its backward pass (MaxPoolGrad, ResizeNearestNeighborGrad, SplitV, Concat, Sum over a
+ * contiguous run of axes, broadcast Add and Multiply) cost tens of ms per step in wasm or in JavaScript
+ * loops over the heap, and about one here.
  *
  * Without the addon (no compiler at install, a CPU without AVX2/FMA) or with CRACKDIFF_NATIVE=0, and for
- * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over axes
- * with gaps between them), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread count (default: every core).
+ * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over axes with
+ * gaps between them), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread
+ * count (default: every core).
  */
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -85,6 +86,12 @@ export function setNativeKernels(on: boolean): boolean {
   return was;
 }
 
+/**
+ * A float32 tensor's data on the wasm heap, in place. Take views after the kernel's last makeOutput: an
+ * allocation may grow the heap, which detaches the views taken before it.
+ */
+const view = (backend: BackendWasm, t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 type Conv4D = [number, number, number, number];
 
@@ -112,9 +119,8 @@ function conv2d(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.Tenso
   );
   if (!coverable(info, dataFormat) || (bias && tf.util.sizeFromShape(bias.shape) !== info.outChannels)) return null;
   const wasm = backend as BackendWasm;
-  const y = wasm.makeOutput(info.outShape, "float32"); // before taking heap views: it may grow the heap
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.conv2d(convShape(info), heap(x!), heap(filter!), bias ? heap(bias) : null, activation === "relu", heap(y));
+  const y = wasm.makeOutput(info.outShape, "float32");
+  native.conv2d(convShape(info), view(wasm, x!), view(wasm, filter!), bias ? view(wasm, bias) : null, activation === "relu", view(wasm, y));
   return y;
 }
 
@@ -125,8 +131,7 @@ function conv2dBackpropFilter(native: Addon, { inputs, backend, attrs }: KernelA
   if (!coverable(info, dataFormat)) return null;
   const wasm = backend as BackendWasm;
   const dw = wasm.makeOutput(filterShape, "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.conv2dBackpropFilter(convShape(info), heap(x), heap(dy), heap(dw));
+  native.conv2dBackpropFilter(convShape(info), view(wasm, x), view(wasm, dy), view(wasm, dw));
   return dw;
 }
 
@@ -137,8 +142,7 @@ function conv2dBackpropInput(native: Addon, { inputs, backend, attrs }: KernelAr
   if (!coverable(info, dataFormat)) return null;
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(inputShape, "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.conv2dBackpropInput(convShape(info), heap(dy), heap(filter), heap(dx));
+  native.conv2dBackpropInput(convShape(info), view(wasm, dy), view(wasm, filter), view(wasm, dx));
   return dx;
 }
 
@@ -153,12 +157,11 @@ function maxPoolGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.
   const info = tf.backend_util.computePool2DInfo(input.shape as Conv4D, filterSize, strides, 1, pad, dimRoundingMode);
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(input.shape, "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
   const shape = Int32Array.of(
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
   );
-  native.maxPoolGrad(shape, heap(input), heap(dy), heap(dx));
+  native.maxPoolGrad(shape, view(wasm, input), view(wasm, dy), view(wasm, dx));
   return dx;
 }
 
@@ -175,12 +178,11 @@ function resizeNearestNeighbor(native: Addon, { inputs, backend, attrs }: Kernel
   const [outHeight, outWidth] = size;
   const wasm = backend as BackendWasm;
   const y = wasm.makeOutput([batch, outHeight, outWidth, depth], "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
   native.resizeNearestNeighbor(
     Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
     nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
     nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
-    heap(images), heap(y),
+    view(wasm, images), view(wasm, y),
   );
   return y;
 }
@@ -196,12 +198,11 @@ function resizeNearestNeighborGrad(native: Addon, { inputs, backend, attrs }: Ke
   const [, outHeight, outWidth] = dy.shape as Conv4D;
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(images.shape, "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
   native.resizeNearestNeighborGrad(
     Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
     nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
     nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
-    heap(dy), heap(dx),
+    view(wasm, dy), view(wasm, dx),
   );
   return dx;
 }
@@ -224,8 +225,7 @@ function concat(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.Tenso
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(tf.backend_util.computeOutShape(all.map((t) => t.shape), axis), "float32");
   const { outer, lengths } = pieceRows(present.map((t) => t.shape), axis);
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.concat(outer, lengths, present.map(heap), heap(out));
+  native.concat(outer, lengths, present.map((t) => view(wasm, t)), view(wasm, out));
   return out;
 }
 
@@ -240,8 +240,7 @@ function splitV(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.Tenso
   const wasm = backend as BackendWasm;
   const outputs = shapes.map((shape) => wasm.makeOutput(shape, "float32"));
   const { outer, lengths } = pieceRows(shapes, dim);
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.splitV(outer, lengths, heap(x), outputs.map(heap));
+  native.splitV(outer, lengths, view(wasm, x), outputs.map((t) => view(wasm, t)));
   return outputs;
 }
 
@@ -264,8 +263,8 @@ function sum(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, "float32");
-  const source = wasm.typedArrayFromHeap(x) as Float32Array;
-  const target = wasm.typedArrayFromHeap(out) as Float32Array;
+  const source = view(wasm, x);
+  const target = view(wasm, out);
   if (inner === 1) {
     native.sumTrailingAxes(outer, reduced, source, target);
   } else {
@@ -294,8 +293,7 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
   if (!tf.util.arraysEqual(block, outShape.slice(outShape.length - block.length))) return null;
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(outShape, "float32");
-  const heap = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native.addOrMultiply(multiply, n, period, heap(big), heap(small), heap(out));
+  native.addOrMultiply(multiply, n, period, view(wasm, big), view(wasm, small), view(wasm, out));
   return out;
 }
 
