@@ -3,6 +3,7 @@
 #include <node_api.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels.h"
@@ -10,13 +11,17 @@
 
 namespace {
 
-// Not compiled for AVX2 (unlike kernels.cc), so it runs on any x86-64 CPU to say whether the rest can.
+// Whether this CPU has the instruction sets the kernels were compiled for (binding.gyp builds them for the
+// CPU of the machine that ran npm install; this file for any x86-64). False keeps them unused.
 bool cpuSupported() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return true;
+  const std::string isa = crackdiff::compiledIsa();
+  if (isa == "avx512") {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+  return true;
 }
 
 bool fail(napi_env env, const char* message) {
@@ -255,6 +260,9 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value supported;
   napi_get_boolean(env, cpuSupported(), &supported);
   napi_set_named_property(env, exports, "cpuSupported", supported);
+  napi_value isa;
+  napi_create_string_utf8(env, crackdiff::compiledIsa(), NAPI_AUTO_LENGTH, &isa);
+  napi_set_named_property(env, exports, "isa", isa);
   const struct {
     const char* name;
     napi_callback fn;

@@ -4,8 +4,10 @@
 //   forward         y[m, n]  = Σ_k col[m, k] · W[k, n]
 //   filter gradient dW[k, n] = Σ_m col[m, k] · dy[m, n]
 //   input gradient  dcol[m, k] = Σ_n dy[m, n] · W[k, n], scattered back onto the pixels col[m, k] came from.
-// All three run one register-blocked micro-kernel (MR × NR outputs, NR = two 8-float vectors) on a few
-// rows of im2col at a time, so the matrix is never materialised whole, and split the rows across threads.
+// All three run one register-blocked micro-kernel (MR × NR outputs, NR = 16 floats) on a few rows of im2col
+// at a time, so the matrix is never materialised whole (where a window lies inside the image the forward
+// pass reads x itself), and split the rows across threads. Plain C++ with GCC/Clang vector types, compiled
+// for the building machine's CPU (binding.gyp): AVX-512, AVX2 + FMA, or whatever else it has.
 #include "kernels.h"
 
 #include "parallel.h"
@@ -17,20 +19,19 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#pragma GCC target("avx2,fma")
-#elif defined(__x86_64__) && defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#define CRACKDIFF_CLANG_TARGET 1
-#endif
-
 namespace crackdiff {
 namespace {
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4)));  // an unaligned 8-float load or store
 
+// MR × NR tiles: MR rows of NR floats held in registers while the sum runs. With AVX-512 a row is one of 32
+// registers, so 12 rows keep both FMA units busy; with AVX2 (16 registers) a row takes two, so 6 rows.
+#ifdef __AVX512F__
+constexpr int MR = 12;
+#else
 constexpr int MR = 6;
+#endif
 constexpr int NR = 16;
 // Up to this many output channels, an NR-wide panel would be mostly padding (a UNet's last conv has one):
 // the forward pass uses dot products and the filter gradient scaled-row additions instead.
@@ -45,13 +46,32 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
                         int segments = 1, std::ptrdiff_t aSegment = 0) {
   // With segments > 1 the sum runs over `segments` runs of P, the s-th reading a + s·aSegment and the next
   // P rows of b: the direct convolution's filter rows, each a contiguous stretch of the image.
+#ifdef __AVX512F__
+  typedef float v16 __attribute__((vector_size(64)));
+  typedef float v16u __attribute__((vector_size(64), aligned(4)));
+  v16 c[MR] = {};
+  for (int seg = 0; seg < segments; seg++, a += aSegment, b += static_cast<std::ptrdiff_t>(P) * NR) {
+    for (int p = 0; p < P; p++) {
+      const v16 bp = *reinterpret_cast<const v16u*>(b + p * NR);
+      const float* ap_ = a + p * ap;
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) {
+        const float value = ap_[i * ai];
+        c[i] += v16{value, value, value, value, value, value, value, value,
+                    value, value, value, value, value, value, value, value} * bp;
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) *reinterpret_cast<v16u*>(out + i * NR) = c[i];
+#else
   v8 c[MR][2] = {};
   for (int seg = 0; seg < segments; seg++, a += aSegment, b += static_cast<std::ptrdiff_t>(P) * NR) {
     for (int p = 0; p < P; p++) {
       const v8 b0 = *reinterpret_cast<const v8u*>(b + p * NR);
       const v8 b1 = *reinterpret_cast<const v8u*>(b + p * NR + 8);
       const float* ap_ = a + p * ap;
-#pragma GCC unroll 6
+#pragma GCC unroll 16
       for (int i = 0; i < MR; i++) {
         const float value = ap_[i * ai];
         const v8 x = {value, value, value, value, value, value, value, value};
@@ -60,11 +80,12 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
       }
     }
   }
-#pragma GCC unroll 6
+#pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
     *reinterpret_cast<v8u*>(out + i * NR) = c[i][0];
     *reinterpret_cast<v8u*>(out + i * NR + 8) = c[i][1];
   }
+#endif
 }
 
 // Copies n floats: memcpy for long runs, a plain loop for the short ones (1–48 floats is typical), where a
@@ -344,11 +365,18 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
   });
 }
 
+const char* compiledIsa() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2";
+#else
+  return "generic";
+#endif
+}
+
 void setThreads(int n) { threadCount = std::max(1, n); }
 int threads() { return threadCount.load(); }
 
 }  // namespace crackdiff
 
-#ifdef CRACKDIFF_CLANG_TARGET
-#pragma clang attribute pop
-#endif

@@ -19,8 +19,8 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
 // dx = ∂(Σ y·dy)/∂x.
 void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx);
 
-// Whether this CPU runs the kernels as compiled (on x86-64 they need AVX2 and FMA).
-bool cpuSupported();
+// The vector instruction set the kernels were compiled for: "avx512", "avx2" or "generic".
+const char* compiledIsa();
 void setThreads(int n);
 int threads();
 

@@ -16,14 +16,6 @@
 
 #include "kernels.h"
 
-// The addon loads only on CPUs with AVX2 (binding.cc checks), as kernels.cc assumes too.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#pragma GCC target("avx2")
-#elif defined(__x86_64__) && defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
-#define CRACKDIFF_CLANG_TARGET 1
-#endif
-
 namespace crackdiff {
 namespace {
 
@@ -277,6 +269,3 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
 
 }  // namespace crackdiff
 
-#ifdef CRACKDIFF_CLANG_TARGET
-#pragma clang attribute pop
-#endif

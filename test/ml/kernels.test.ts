@@ -12,7 +12,7 @@ import { initBackend } from "../../workers/ml/backend";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 
 // Without the addon (no C++ compiler at install) the native cases are skipped and say why.
-const nativeSkip = nativeStatus().active ? false : `native convolutions unavailable: ${nativeStatus().reason}`;
+const nativeSkip = nativeStatus().active ? false : `native kernels unavailable: ${nativeStatus().reason}`;
 
 type Padding = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 

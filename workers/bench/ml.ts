@@ -8,7 +8,7 @@
  *
  * Options (heal.ts reads its own, e.g. --steps for its DDIM steps):
  *   --unet-rounds N --unet-steps N --unet-warmup N   timing on the default backend (5, 5, 3)
- *   --compare-wasm    the same on the wasm backend with its native convolutions switched off (when the
+ *   --compare-wasm    the same on the wasm backend with its native kernels switched off (when the
  *                     default has them), and the speed-up they bring
  *   --compare-cpu     the same on the pure-JS cpu backend, and the speed-up; slow (minutes per step), so
  *                     it has its own --cpu-rounds N --cpu-steps N --cpu-warmup N (1, 1, 1)
@@ -190,7 +190,7 @@ export default (async (args) => {
 
   let wasmOnly: ReferenceResult | null = null;
   if (args.has("compare-wasm") && info.backend === "wasm" && nativeStatus().active) {
-    console.error("reference UNet on wasm without the native convolutions…");
+    console.error("reference UNet on wasm without the native kernels…");
     const was = setNativeKernels(false);
     try {
       wasmOnly = await benchReferenceUnet(timing);

@@ -123,7 +123,9 @@ async function useWasm(): Promise<BackendInfo> {
   // In Node the threaded build cannot start its workers (DESIGN.md §3): the count is 1 there.
   const threads = wasm.getThreadsCount();
   const native = nativeStatus();
-  const convs = native.active ? `, native convolutions on ${native.threads} thread${native.threads === 1 ? "" : "s"}` : "";
+  const convs = native.active
+    ? `, native kernels (${native.isa}) on ${native.threads} thread${native.threads === 1 ? "" : "s"}`
+    : "";
   return {
     backend: "wasm",
     device: `wasm${simd ? " simd" : ""}, ${threads} thread${threads === 1 ? "" : "s"}${convs}, ${cpuModel()}`,

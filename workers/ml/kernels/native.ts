@@ -7,7 +7,8 @@
  * contiguous run of axes, broadcast Add and Multiply) cost tens of ms per step in wasm or in JavaScript
  * loops over the heap, and about one here.
  *
- * Without the addon (no compiler at install, a CPU without AVX2/FMA) or with CRACKDIFF_NATIVE=0, and for
+ * Without the addon (no compiler at install; or built on another machine, for instructions this CPU lacks)
+ * or with CRACKDIFF_NATIVE=0, and for
  * what it does not cover (NCHW, dilation, activations other than ReLU, other dtypes, sums over axes with
  * gaps between them), each kernel falls back to the one it replaced. CRACKDIFF_THREADS sets the thread
  * count (default: every core).
@@ -19,7 +20,10 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { nearestSource } from "./resize_nearest_neighbor_grad";
 
 interface Addon {
+  /** Whether this CPU has the instruction sets the kernels were compiled for. */
   cpuSupported: boolean;
+  /** What they were compiled for: "avx512", "avx2" or "generic". */
+  isa: string;
   conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
   conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
@@ -52,7 +56,7 @@ function load(): Addon | null {
   try {
     const loaded = createRequire(__filename)(ADDON_PATH) as Addon;
     if (!loaded.cpuSupported) {
-      unavailable = "this CPU lacks AVX2/FMA";
+      unavailable = `built for ${loaded.isa}, which this CPU lacks (run npm install again here)`;
     } else {
       const threads = Number(process.env.CRACKDIFF_THREADS);
       if (Number.isInteger(threads) && threads > 0) loaded.threads(threads);
@@ -67,6 +71,8 @@ function load(): Addon | null {
 export interface NativeStatus {
   active: boolean;
   threads: number;
+  /** The instruction set the kernels use, when active. */
+  isa?: string;
   /** Why they are not active, when they are not. */
   reason?: string;
 }
@@ -76,7 +82,7 @@ export function nativeStatus(): NativeStatus {
   const native = load();
   if (!native) return { active: false, threads: 1, reason: unavailable };
   if (!enabled) return { active: false, threads: 1, reason: "switched off (CRACKDIFF_NATIVE=0 or setNativeKernels)" };
-  return { active: true, threads: native.threads() };
+  return { active: true, threads: native.threads(), isa: native.isa };
 }
 
 /** Switches the native kernels on or off (the benchmarks and tests compare both); returns the old setting. */
