@@ -27,7 +27,8 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));  // an unaligned
 
 // MR × NR tiles: MR rows of NR floats held in registers while the sum runs. With AVX-512 a row is one of 32
 // registers, so 12 rows keep both FMA units busy; with AVX2 (16 registers) a row takes two, so 6 rows.
-#ifdef __AVX512F__
+// CRACKDIFF_WIDE_TILES builds the AVX-512 tiles on any CPU (slowly), so their logic is tested everywhere.
+#if defined(__AVX512F__) || defined(CRACKDIFF_WIDE_TILES)
 constexpr int MR = 12;
 #else
 constexpr int MR = 6;
@@ -46,7 +47,7 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
                         int segments = 1, std::ptrdiff_t aSegment = 0) {
   // With segments > 1 the sum runs over `segments` runs of P, the s-th reading a + s·aSegment and the next
   // P rows of b: the direct convolution's filter rows, each a contiguous stretch of the image.
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || defined(CRACKDIFF_WIDE_TILES)
   typedef float v16 __attribute__((vector_size(64)));
   typedef float v16u __attribute__((vector_size(64), aligned(4)));
   v16 c[MR] = {};

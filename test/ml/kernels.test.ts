@@ -10,24 +10,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
+import { assertClose, values } from "../helpers/arrays";
 
 // Without the addon (no C++ compiler at install) the native cases are skipped and say why.
 const nativeSkip = nativeStatus().active ? false : `native kernels unavailable: ${nativeStatus().reason}`;
 
 type Padding = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
-
-/** Deterministic values in [-1, 1) from a seed (identical on both backends, unlike tf.random*). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -38,14 +26,6 @@ async function on(backend: "cpu" | "wasm", f: () => tf.Tensor[]): Promise<Float3
   const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
   tf.dispose(outs);
   return data;
-}
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const scale = Math.max(1, ...expected.map(Math.abs));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  assert.ok(worst <= 1e-4 * scale, `${what}: max |wasm − cpu| = ${worst} (scale ${scale})`);
 }
 
 /** conv2d output and the gradients of Σ conv2d(x, W)·R with respect to x and W. */
@@ -297,25 +277,13 @@ async function withShapes(backend: "cpu" | "wasm", f: () => tf.Tensor[]) {
   return data;
 }
 
-/** assertClose for outputs too large to spread into Math.max. */
-function assertCloseLarge(actual: Float32Array, expected: Float32Array, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 1;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  }
-  assert.ok(worst <= 1e-4 * scale, `${what}: max |wasm − cpu| = ${worst} (scale ${scale})`);
-}
-
 async function assertMatchesCpu(f: () => tf.Tensor[], what: string) {
   const expected = await withShapes("cpu", f);
   const actual = await withShapes("wasm", f);
   assert.equal(actual.length, expected.length);
   actual.forEach((a, i) => {
     assert.deepEqual(a.shape, expected[i]!.shape, `${what} ${i}: shape`);
-    assertCloseLarge(a.values, expected[i]!.values, `${what} ${i}`);
+    assertClose(a.values, expected[i]!.values, `${what} ${i}`);
   });
 }
 
@@ -404,7 +372,7 @@ test("MaxPoolGrad, ResizeNearestNeighborGrad and SplitV match cpu on both wasm p
     try {
       const actual = await on("wasm", poolResizeSplitGradients);
       assert.equal(actual.length, expected.length);
-      actual.forEach((a, i) => assertCloseLarge(a, expected[i]!, `${native ? "native" : "wasm kernels"}: output ${i}`));
+      actual.forEach((a, i) => assertClose(a, expected[i]!, `${native ? "native" : "wasm kernels"}: output ${i}`));
     } finally {
       setNativeKernels(was);
     }

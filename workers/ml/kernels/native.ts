@@ -102,7 +102,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; at
 type Conv4D = [number, number, number, number];
 
 /** The shape argument of every native call, in the order of native/src/kernels.h's ConvShape. */
-function convShape(info: tf.backend_util.Conv2DInfo): Int32Array {
+export function convShape(info: tf.backend_util.Conv2DInfo): Int32Array {
   return Int32Array.of(
     info.batchSize, info.inHeight, info.inWidth, info.inChannels,
     info.outHeight, info.outWidth, info.outChannels,

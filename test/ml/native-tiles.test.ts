@@ -1,0 +1,90 @@
+/**
+ * The native convolutions with AVX-512's tile layout (12 × 16 tiles, one 16-float vector per row), built on
+ * whatever CPU runs the tests (native/src/kernels.cc's CRACKDIFF_WIDE_TILES) and checked against the build
+ * npm install made, so the layout a machine with AVX-512 gets is tested on machines without it too.
+ * Skipped, with the reason, without a C++ compiler, Node's headers or the installed build.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { convShape } from "../../workers/ml/kernels/native";
+import { assertClose, values } from "../helpers/arrays";
+
+interface ConvAddon {
+  isa: string;
+  conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
+  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+}
+
+const root = path.resolve(__dirname, "../..");
+const installed = path.join(root, "native/build/Release/crackdiff_native.node");
+const headers = path.join(path.dirname(process.execPath), "..", "include", "node");
+
+function skipReason(): string | false {
+  if (!existsSync(installed)) return "the native kernels are not built";
+  if (!existsSync(path.join(headers, "node_api.h"))) return `no Node headers in ${headers}`;
+  if (spawnSync("c++", ["--version"], { stdio: "ignore" }).status !== 0) return "no C++ compiler (c++)";
+  return false;
+}
+
+const cases: { x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pad: "same" | "valid" }[] = [
+  { x: [2, 13, 29, 1], w: [3, 3, 1, 16], stride: 1, pad: "same" },
+  { x: [2, 16, 16, 16], w: [3, 3, 16, 20], stride: 1, pad: "same" },
+  { x: [3, 11, 11, 20], w: [3, 3, 20, 17], stride: 2, pad: "same" },
+  { x: [2, 12, 12, 8], w: [3, 3, 8, 1], stride: 1, pad: "same" },
+  { x: [2, 9, 9, 32], w: [1, 1, 32, 48], stride: 1, pad: "valid" },
+  { x: [1, 30, 26, 5], w: [4, 4, 5, 33], stride: 2, pad: "valid" },
+];
+
+const skip = skipReason();
+
+test("native convolutions with AVX-512's tile layout match the installed build", { skip }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-tiles-"));
+  try {
+    const sources = readdirSync(path.join(root, "native/src"))
+      .filter((f) => f.endsWith(".cc"))
+      .map((f) => path.join(root, "native/src", f));
+    const output = path.join(dir, "wide.node");
+    const build = spawnSync(
+      "c++",
+      ["-O2", "-std=c++17", "-shared", "-fPIC", "-DCRACKDIFF_WIDE_TILES", `-I${headers}`, ...sources, "-o", output],
+      { encoding: "utf8" },
+    );
+    assert.equal(build.status, 0, `building with CRACKDIFF_WIDE_TILES failed:\n${build.stderr}`);
+    const load = createRequire(__filename);
+    const wide = load(output) as ConvAddon;
+    const reference = load(installed) as ConvAddon;
+
+    for (const c of cases) {
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.w, c.stride, 1, c.pad);
+      const shape = convShape(info);
+      const x = values(tf.util.sizeFromShape(c.x), 1);
+      const w = values(tf.util.sizeFromShape(c.w), 2);
+      const bias = values(info.outChannels, 3);
+      const dy = values(tf.util.sizeFromShape(info.outShape), 4);
+      const run = (addon: ConvAddon) => {
+        const y = new Float32Array(dy.length);
+        const dw = new Float32Array(w.length);
+        const dx = new Float32Array(x.length);
+        addon.conv2d(shape, x, w, bias, true, y);
+        addon.conv2dBackpropFilter(shape, x, dy, dw);
+        addon.conv2dBackpropInput(shape, dy, w, dx);
+        return { y, dw, dx };
+      };
+      const expected = run(reference);
+      const actual = run(wide);
+      const name = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} ${c.pad}`;
+      assertClose(actual.y, expected.y, `${name}: conv2d`);
+      assertClose(actual.dw, expected.dw, `${name}: filter gradient`);
+      assertClose(actual.dx, expected.dx, `${name}: input gradient`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
