@@ -3,7 +3,8 @@
  *
  * `auto` tries @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (optional packages: used when a user
  * installs them, silently skipped otherwise), then the wasm backend (XNNPACK with SIMD), then the
- * pure-JavaScript cpu backend. ./kernels adds the gradient kernel wasm lacks and replaces slow or wrong ones.
+ * pure-JavaScript cpu backend. ./kernels adds the gradient kernel wasm lacks and replaces slow or wrong ones,
+ * and where native/ is built runs wasm's heaviest kernels in native code (./kernels/native.ts).
  *
  * Everything runs on the one `@tensorflow/tfjs` instance the rest of the engine imports; a native package
  * that brought its own copy of tfjs-core would register its backend with another engine, so that is
@@ -123,12 +124,12 @@ async function useWasm(): Promise<BackendInfo> {
   // In Node the threaded build cannot start its workers (DESIGN.md §3): the count is 1 there.
   const threads = wasm.getThreadsCount();
   const native = nativeStatus();
-  const convs = native.active
+  const nativeKernels = native.active
     ? `, native kernels (${native.isa}) on ${native.threads} thread${native.threads === 1 ? "" : "s"}`
     : "";
   return {
     backend: "wasm",
-    device: `wasm${simd ? " simd" : ""}, ${threads} thread${threads === 1 ? "" : "s"}${convs}, ${cpuModel()}`,
+    device: `wasm${simd ? " simd" : ""}, ${threads} thread${threads === 1 ? "" : "s"}${nativeKernels}, ${cpuModel()}`,
   };
 }
 

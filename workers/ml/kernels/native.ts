@@ -77,7 +77,7 @@ export interface NativeStatus {
   reason?: string;
 }
 
-/** Whether the convolutions run natively now, on how many threads, or why not. */
+/** Whether the native kernels run now, on how many threads and for which instruction set, or why not. */
 export function nativeStatus(): NativeStatus {
   const native = load();
   if (!native) return { active: false, threads: 1, reason: unavailable };
@@ -126,7 +126,8 @@ function conv2d(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.Tenso
   if (!coverable(info, dataFormat) || (bias && tf.util.sizeFromShape(bias.shape) !== info.outChannels)) return null;
   const wasm = backend as BackendWasm;
   const y = wasm.makeOutput(info.outShape, "float32");
-  native.conv2d(convShape(info), view(wasm, x!), view(wasm, filter!), bias ? view(wasm, bias) : null, activation === "relu", view(wasm, y));
+  const biasView = bias ? view(wasm, bias) : null;
+  native.conv2d(convShape(info), view(wasm, x!), view(wasm, filter!), biasView, activation === "relu", view(wasm, y));
   return y;
 }
 
