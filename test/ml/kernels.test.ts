@@ -379,7 +379,7 @@ test("MaxPoolGrad, ResizeNearestNeighborGrad and SplitV match cpu on both wasm p
   }
 });
 
-test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered natively and not)", async () => {
+test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered natively — trailing, per image — and not)", async () => {
   await assertMatchesCpu(() => {
     const x = tensorOf([16, 32, 32, 32], 95); // large enough to be split across threads
     const same = tensorOf([16, 32, 32, 32], 96);
@@ -393,6 +393,8 @@ test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered
     return [
       x.add(bias), bias.add(x), x.mul(bias), x.add(same), x.mul(same), x.mul(2.5), tf.scalar(-3).add(x),
       x.add(tensorOf([32, 32, 32], 100)), x.mul(tensorOf([1, 1, 1, 32], 101)),
+      x.add(tensorOf([16, 1, 1, 32], 104)), x.mul(tensorOf([16, 1, 1, 32], 105)), // per image, over height × width
+      x.add(tensorOf([16, 32, 1, 1], 106)), tensorOf([1, 32, 1], 107).add(x),
       x.add(tensorOf([16, 1, 32, 1], 102)), // a broadcast it does not cover
       tf.tensor1d([1, 2, 3], "int32").add(tf.tensor1d([4, 5, 6], "int32")).toFloat(),
       tf.image.resizeNearestNeighbor(image([16, 32, 32, 32], 103), [64, 64]),

@@ -283,9 +283,10 @@ function sum(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorIn
 }
 
 /**
- * Add and Multiply where one operand is the output's shape and the other, smaller, repeats as one block of
- * its trailing axes (a bias over the channels, a scalar), which tfjs wasm broadcasts slowly. Same shapes
- * (XNNPACK already runs them at memory speed) and other broadcasts return null.
+ * Add and Multiply where one operand is the output's shape and the other, smaller, repeats over one run of
+ * axes: after its leading axes, e.g. a bias over the channels or a scalar ([C], [1]), or a per-image vector
+ * over height and width (a UNet's time embedding, [B, 1, 1, C]) — which tfjs wasm broadcasts slowly. Same
+ * shapes (XNNPACK already runs them at memory speed) and other broadcasts return null.
  */
 function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: KernelArgs): tf.TensorInfo | null {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -293,14 +294,29 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const n = tf.util.sizeFromShape(outShape);
   const [big, small] = tf.util.sizeFromShape(a.shape) === n ? [a, b] : [b, a]; // both ops commute exactly
-  const firstNotOne = small.shape.findIndex((d) => d !== 1);
-  const block = firstNotOne < 0 ? [] : small.shape.slice(firstNotOne);
-  const period = tf.util.sizeFromShape(block);
-  if (n === 0 || tf.util.sizeFromShape(big.shape) !== n || period === n) return null;
-  if (!tf.util.arraysEqual(block, outShape.slice(outShape.length - block.length))) return null;
+  if (n === 0 || tf.util.sizeFromShape(big.shape) !== n) return null;
+  // small as [outer, 1, inner] against the output's [outer, repeats, inner].
+  const rank = outShape.length;
+  const padded = [...new Array<number>(rank - small.shape.length).fill(1), ...small.shape];
+  let first = 0;
+  while (first < rank && padded[first] === outShape[first]) first++;
+  let last = first;
+  while (last < rank && padded[last] === 1) last++;
+  if (!padded.slice(last).every((d, i) => d === outShape[last + i])) return null;
+  const repeats = tf.util.sizeFromShape(outShape.slice(first, last));
+  if (repeats === 1) return null;
+  const outer = tf.util.sizeFromShape(outShape.slice(0, first));
+  const inner = tf.util.sizeFromShape(outShape.slice(last));
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(outShape, "float32");
-  native.addOrMultiply(multiply, n, period, view(wasm, big), view(wasm, small), view(wasm, out));
+  const [bigView, smallView, outView] = [view(wasm, big), view(wasm, small), view(wasm, out)];
+  const span = repeats * inner;
+  for (let o = 0; o < outer; o++) {
+    native.addOrMultiply(
+      multiply, span, inner,
+      bigView.subarray(o * span), smallView.subarray(o * inner), outView.subarray(o * span),
+    );
+  }
   return out;
 }
 
