@@ -79,29 +79,17 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// conv2dBackpropFilter(shape, x, dy, dw)
-napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+// conv2dBackpropFilter(shape, x, dy, dw) and conv2dBackpropInput(shape, dy, w, dx).
+template <void (*gradient)(const crackdiff::ConvShape&, const float*, const float*, float*)>
+napi_value ConvGradient(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   crackdiff::ConvShape s;
-  float *x, *dy, *dw;
-  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
-      !typedArray(env, argv[2], napi_float32_array, &dy) || !typedArray(env, argv[3], napi_float32_array, &dw)) {
+  float *a, *b, *out;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &a) ||
+      !typedArray(env, argv[2], napi_float32_array, &b) || !typedArray(env, argv[3], napi_float32_array, &out)) {
     return nullptr;
   }
-  crackdiff::conv2dBackpropFilter(s, x, dy, dw);
-  return nullptr;
-}
-
-// conv2dBackpropInput(shape, dy, w, dx)
-napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  crackdiff::ConvShape s;
-  float *dy, *w, *dx;
-  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &dy) ||
-      !typedArray(env, argv[2], napi_float32_array, &w) || !typedArray(env, argv[3], napi_float32_array, &dx)) {
-    return nullptr;
-  }
-  crackdiff::conv2dBackpropInput(s, dy, w, dx);
+  gradient(s, a, b, out);
   return nullptr;
 }
 
@@ -267,8 +255,8 @@ napi_value Init(napi_env env, napi_value exports) {
     const char* name;
     napi_callback fn;
   } functions[] = {{"conv2d", Conv2d},
-                   {"conv2dBackpropFilter", Conv2dBackpropFilter},
-                   {"conv2dBackpropInput", Conv2dBackpropInput},
+                   {"conv2dBackpropFilter", ConvGradient<crackdiff::conv2dBackpropFilter>},
+                   {"conv2dBackpropInput", ConvGradient<crackdiff::conv2dBackpropInput>},
                    {"maxPoolGrad", MaxPoolGrad},
                    {"resizeNearestNeighbor", Resize<crackdiff::resizeNearestNeighbor>},
                    {"resizeNearestNeighborGrad", Resize<crackdiff::resizeNearestNeighborGrad>},

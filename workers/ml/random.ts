@@ -4,6 +4,7 @@
  * depend on which other images share its batch.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fmix32 } from "./hash";
 
 /** A 32-bit hash of integers (murmur3 finaliser per word); used to derive independent seeds. */
 export function mixSeed(...parts: number[]): number {
@@ -15,12 +16,7 @@ export function mixSeed(...parts: number[]): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** Hash of a string to 32 bits (FNV-1a), for seeding by image id. */

@@ -3,6 +3,7 @@
  * the same split on every machine, in every run, whatever else is in the folder, so adding images never
  * moves old ones between train and test. Pure TS (no Node APIs) so the UI can show a split too.
  */
+import { fmix32 } from "../hash";
 
 /** 32-bit FNV-1a over the UTF-8 bytes of `text`, followed by MurmurHash3's fmix32 finaliser. */
 export function stableHash32(text: string): number {
@@ -13,12 +14,7 @@ export function stableHash32(text: string): number {
   }
   // FNV-1a alone mixes the last characters only into the higher bits; names like 00001/00002 differ
   // exactly there, so avalanche the whole word before using it as a uniform number.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** The id's hash as a number in [0, 1). */

@@ -172,45 +172,47 @@ function maxPoolGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.
   return dx;
 }
 
-/** For each output row (or column) of a nearest-neighbour resize, the input one it copies. */
-const nearestSources = (outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean) =>
-  Int32Array.from({ length: outSize }, (_, i) => nearestSource(i, inSize, outSize, alignCorners, halfPixelCenters));
+/**
+ * The shape and source indices of a nearest-neighbour resize of [batch, inHeight, inWidth, depth] images to
+ * outHeight × outWidth, by ./resize_nearest_neighbor_grad.ts's source-index rule (the wasm kernel's): for
+ * each output row and column, the input one it copies.
+ */
+function resizeArgs(
+  [batch, inHeight, inWidth, depth]: Conv4D, outHeight: number, outWidth: number,
+  alignCorners: boolean, halfPixelCenters: boolean,
+): [Int32Array, Int32Array, Int32Array] {
+  const sources = (outSize: number, inSize: number) =>
+    Int32Array.from({ length: outSize }, (_, i) => nearestSource(i, inSize, outSize, alignCorners, halfPixelCenters));
+  return [
+    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
+    sources(outHeight, inHeight),
+    sources(outWidth, inWidth),
+  ];
+}
 
-/** ResizeNearestNeighbor, by ./resize_nearest_neighbor_grad.ts's source-index rule (the wasm kernel's). */
 function resizeNearestNeighbor(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const { images } = inputs as { images: tf.TensorInfo };
   const { alignCorners, halfPixelCenters, size } = attrs as unknown as tf.ResizeNearestNeighborAttrs;
   if (!allFloat32(images) || images.shape.length !== 4) return null;
-  const [batch, inHeight, inWidth, depth] = images.shape as Conv4D;
   const [outHeight, outWidth] = size;
   const wasm = backend as BackendWasm;
-  const y = wasm.makeOutput([batch, outHeight, outWidth, depth], "float32");
-  native.resizeNearestNeighbor(
-    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
-    nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
-    nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
-    view(wasm, images), view(wasm, y),
-  );
+  const y = wasm.makeOutput([images.shape[0]!, outHeight, outWidth, images.shape[3]!], "float32");
+  const [shape, rows, cols] = resizeArgs(images.shape as Conv4D, outHeight, outWidth, alignCorners, halfPixelCenters);
+  native.resizeNearestNeighbor(shape, rows, cols, view(wasm, images), view(wasm, y));
   return y;
 }
 
-/** ResizeNearestNeighborGrad with ./resize_nearest_neighbor_grad.ts's source-index rule. */
 function resizeNearestNeighborGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
   const { alignCorners, halfPixelCenters = false } = attrs as unknown as tf.ResizeNearestNeighborGradAttrs & {
     halfPixelCenters?: boolean;
   };
   if (!allFloat32(images, dy)) return null;
-  const [batch, inHeight, inWidth, depth] = images.shape as Conv4D;
   const [, outHeight, outWidth] = dy.shape as Conv4D;
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(images.shape, "float32");
-  native.resizeNearestNeighborGrad(
-    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
-    nearestSources(outHeight, inHeight, alignCorners, halfPixelCenters),
-    nearestSources(outWidth, inWidth, alignCorners, halfPixelCenters),
-    view(wasm, dy), view(wasm, dx),
-  );
+  const [shape, rows, cols] = resizeArgs(images.shape as Conv4D, outHeight, outWidth, alignCorners, halfPixelCenters);
+  native.resizeNearestNeighborGrad(shape, rows, cols, view(wasm, dy), view(wasm, dx));
   return dx;
 }
 
