@@ -16,12 +16,16 @@ export async function liveWorkerCount(sql: Sql): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Marks running runs whose worker went silent as crashed; returns their ids. */
+/**
+ * Marks running runs whose worker went silent as crashed; returns their ids. Silence is counted from the
+ * database's own start at the earliest: while it was down or restarting, no worker could write a heartbeat.
+ */
 export async function sweepCrashedRuns(sql: Sql): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     update runs set status = 'crashed', finished_at = now(),
       error = coalesce(error, 'the worker ' || coalesce(worker_id, '?') || ' stopped sending heartbeats')
-    where status = 'running' and heartbeat_at < now() - ${RUN_TIMEOUT_MS} * interval '1 millisecond'
+    where status = 'running'
+      and greatest(heartbeat_at, pg_postmaster_start_time()) < now() - ${RUN_TIMEOUT_MS} * interval '1 millisecond'
     returning id`;
   return rows.map((r) => r.id);
 }

@@ -105,6 +105,7 @@ export const runsRouter = router({
     }),
 
   get: protectedProcedure.input(runId).query(async ({ ctx, input }) => {
+    await sweepCrashedRuns(ctx.sql); // a run page open on its own must not show a dead worker's run as running
     const [run] = await ctx.db
       .select({ run: runs, launchedBy: users.name })
       .from(runs)
