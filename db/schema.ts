@@ -73,6 +73,8 @@ export const runs = pgTable(
     summary: jsonb("summary").$type<Record<string, number | string | null>>().notNull().default({}),
     error: text("error"),
     cancelRequested: boolean("cancel_requested").notNull().default(false),
+    /** How many times the run was put back in the queue after a crash or a worker's shutdown. */
+    attempt: integer("attempt").notNull().default(0),
   },
   (t) => [
     index("runs_created_idx").on(t.createdAt.desc()),
@@ -132,6 +134,8 @@ export const runLogs = pgTable(
     runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
     line: text("line").notNull(),
+    /** The writer's own id for the line, so a write retried after a lost reply adds it once. */
+    key: text("key").unique(),
   },
   (t) => [index("run_logs_run_idx").on(t.runId, t.id)],
 );

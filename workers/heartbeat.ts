@@ -5,7 +5,9 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { createDb, type Sql } from "../db/client";
+import type PgBoss from "pg-boss";
 import { HEARTBEAT_MS, sweepCrashedRuns } from "../db/liveness";
+import { createBoss } from "../db/queue";
 
 /** What the beating thread needs to know about the worker's current run. */
 export interface BeatState {
@@ -45,7 +47,7 @@ export function startHeartbeat(url: string, workerId: string, onEvent: (e: Heart
   };
 }
 
-async function beat(sql: Sql, workerId: string, state: BeatState, post: (e: HeartbeatEvent) => void) {
+async function beat(sql: Sql, boss: PgBoss, workerId: string, state: BeatState, post: (e: HeartbeatEvent) => void) {
   await sql`update workers set heartbeat_at = now(), current_run_id = ${state.runId},
     backend = ${state.backend}, device = ${state.device} where id = ${workerId}`;
   const runId = state.runId;
@@ -68,12 +70,13 @@ async function beat(sql: Sql, workerId: string, state: BeatState, post: (e: Hear
       }
     }
   }
-  await sweepCrashedRuns(sql);
+  await sweepCrashedRuns(sql, boss);
 }
 
 async function runThread(url: string, workerId: string) {
   const port = parentPort!;
   const { sql, close } = createDb(url, { max: 1 });
+  const boss = createBoss(url); // only sends (re-queued crashed runs), inside our own transactions
   const state: BeatState = { runId: null, backend: null, device: null };
   let stopping = false;
   let wake = () => {};
@@ -90,7 +93,7 @@ async function runThread(url: string, workerId: string) {
   let failing = false;
   while (!stopping) {
     try {
-      await beat(sql, workerId, { ...state }, post);
+      await beat(sql, boss, workerId, { ...state }, post);
       if (failing) post({ type: "log", line: "heartbeats are written again" });
       failing = false;
     } catch (err) {

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { createDb, retryWhileDown, type Sql } from "../db/client";
-import { createBoss, RUN_QUEUE, type RunJob } from "../db/queue";
+import { createBoss, requeueRun, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
 import { DbRunLogger } from "./db-logger";
 import { startHeartbeat } from "./heartbeat";
@@ -15,6 +15,11 @@ import { RunCancelled } from "./ml/logger";
 
 /** How long a finished run's result waits for an unreachable database before the worker gives up on it. */
 const FINAL_WRITE_PATIENCE_MS = 15 * 60_000;
+/** How often a training saves the state it can resume from (the artifact RESUME_STATE of its run). */
+const CHECKPOINT_MS = Number(process.env.CRACKDIFF_CHECKPOINT_SECONDS ?? 120) * 1000;
+const RESUME_STATE = "resume-state";
+/** At shutdown, how long the current run has to save its state before it is stopped anyway. */
+const HAND_BACK_GRACE_MS = 15_000;
 
 export type RunnerRegistry = { [K in RunKind]: () => Promise<Runner<K>> };
 
@@ -56,10 +61,12 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     current.abort.abort();
   });
 
+  let handingBack = false;
+
   const execute = async (runId: string) => {
     // A claim that fails for want of a database waits for it: a lost claim would leave the run queued forever.
     const [run] = await retryWhileDown(() => sql<{ kind: string; config: unknown; name: string }[]>`
-      update runs set status = 'running', worker_id = ${id}, started_at = now(), heartbeat_at = now()
+      update runs set status = 'running', worker_id = ${id}, started_at = coalesce(started_at, now()), heartbeat_at = now()
       where id = ${runId} and status = 'queued' returning kind, config, name`);
     if (!run) return; // cancelled while queued, or already taken
     const abort = new AbortController();
@@ -70,6 +77,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     let status: RunStatus = "finished";
     let summary: Record<string, unknown> = {};
     let error: string | null = null;
+    let savedStep: number | null = null;
+    let lastSave = Date.now();
     log(`run ${runId} (${run.kind} "${run.name}") started`);
     try {
       const compute = (backend ??= await initBackend());
@@ -79,7 +88,21 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       const kind = run.kind as RunKind;
       const config = parseRunConfig(kind, run.config);
       const runner = (await runnerFor[kind]()) as Runner<RunKind>;
-      const ctx: RunContext = { logger, loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name) };
+      const ctx: RunContext = {
+        logger,
+        loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name),
+        resumeState: await loadArtifact(sql, runId, RESUME_STATE).catch(() => null),
+        checkpoint: {
+          due: () => handingBack || Date.now() - lastSave >= CHECKPOINT_MS,
+          save: async (state, step) => {
+            // Points up to `step` are stored before the state that skips them on resume.
+            await retryWhileDown(() => logger.flush());
+            await logger.artifact(RESUME_STATE, "train-state", state, { step });
+            [lastSave, savedStep] = [Date.now(), step];
+            if (handingBack) abort.abort();
+          },
+        },
+      };
       summary = await runner(config, ctx);
     } catch (err) {
       if (err instanceof RunCancelled || abort.signal.aborted) {
@@ -90,6 +113,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
         error = errorText(err);
       }
     }
+    const handBack = handingBack && status === "killed";
     if (error) logger.log(`error: ${error}`);
     await logger.close().catch((e) => {
       // A result whose record is incomplete is not a finished run.
@@ -97,14 +121,23 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       log(`run ${runId}: some metrics could not be written: ${e.message}`);
     });
     // A run swept as crashed while this worker could not reach the database is still this worker's to end.
-    const ended = await retryWhileDown(() => sql`
-      update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
-      where id = ${runId} and worker_id = ${id} and status in ('running', 'crashed') returning id`,
-      { patienceMs: FINAL_WRITE_PATIENCE_MS, onRetry: (e) => log(`database unreachable, retrying: ${e.message}`) });
+    const retrying = { patienceMs: FINAL_WRITE_PATIENCE_MS, onRetry: (e: Error) => log(`database unreachable, retrying: ${e.message}`) };
+    const ended = handBack
+      ? await retryWhileDown(() => requeueRun(boss, sql, runId, {
+          from: ["running", "crashed"],
+          owner: id,
+          why: `worker ${id} shut down and handed the run back to the queue` +
+            (savedStep === null ? " (no training state saved: it starts over)" : ` (training state saved at step ${savedStep})`),
+          retry: false,
+        }), retrying)
+      : (await retryWhileDown(() => sql`
+          update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
+          where id = ${runId} and worker_id = ${id} and status in ('running', 'crashed') returning id`, retrying)).length > 0;
+    if (ended && status === "finished") await sql`delete from artifacts where run_id = ${runId} and name = ${RESUME_STATE}`.catch(() => {});
     current = null;
     heartbeat.set({ runId: null });
-    if (ended.length) log(`run ${runId} ${status}${error ? `: ${error.split("\n")[0]}` : ""}`);
-    else log(`run ${runId} was no longer this worker's; its ${status} result was not recorded`);
+    if (!ended) log(`run ${runId} was no longer this worker's; its ${status} result was not recorded`);
+    else log(`run ${runId} ${handBack ? "handed back to the queue" : status}${error ? `: ${error.split("\n")[0]}` : ""}`);
   };
 
   await boss.start();
@@ -116,8 +149,13 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   return {
     id,
     async stop() {
-      current?.abort.abort(); // the run ends as killed and its rows are flushed before the pool closes
+      // The current run saves its training state at the end of its step and goes back to the queue; a run that
+      // saves none within the grace period is stopped anyway (and starts over, or from its last saved state).
+      handingBack = true;
+      const run = current;
+      const grace = setTimeout(() => run?.abort.abort(), HAND_BACK_GRACE_MS);
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+      clearTimeout(grace);
       await heartbeat.stop();
       await sql`update workers set stopped_at = now(), current_run_id = null where id = ${id}`.catch(() => {});
       await close();

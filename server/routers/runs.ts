@@ -4,7 +4,7 @@ import { and, asc, desc, eq, ilike, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { artifacts, media, metrics, runLogs, runs, runStatusEnum, users } from "../../db/schema";
 import { transaction } from "../../db/client";
-import { enqueueRun } from "../../db/queue";
+import { enqueueRun, requeueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
 import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
 import { memberProcedure, protectedProcedure, router, type Context } from "../trpc";
@@ -74,7 +74,7 @@ export const runsRouter = router({
       }).default({ limit: 50, offset: 0 }),
     )
     .query(async ({ ctx, input }) => {
-      await sweepCrashedRuns(ctx.sql);
+      await sweepCrashedRuns(ctx.sql, ctx.boss);
       const where: SQL[] = [];
       if (input.status) where.push(eq(runs.status, input.status));
       if (input.kind) where.push(eq(runs.kind, input.kind));
@@ -105,7 +105,7 @@ export const runsRouter = router({
     }),
 
   get: protectedProcedure.input(runId).query(async ({ ctx, input }) => {
-    await sweepCrashedRuns(ctx.sql); // a run page open on its own must not show a dead worker's run as running
+    await sweepCrashedRuns(ctx.sql, ctx.boss); // a run page open on its own must not show a dead worker's run as running
     const [run] = await ctx.db
       .select({ run: runs, launchedBy: users.name })
       .from(runs)
@@ -171,6 +171,15 @@ export const runsRouter = router({
     ),
 
   launch: memberProcedure.input(launchInput).mutation(({ ctx, input }) => launchRun(ctx, input)),
+
+  /** Puts a crashed run back in the queue: its next worker continues from the last saved training state. */
+  resume: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {
+    const why = `resumed by ${ctx.user.name ?? ctx.user.email} after the crash`;
+    if (await requeueRun(ctx.boss, ctx.sql, input.id, { from: ["crashed"], why, retry: true })) return { id: input.id, status: "queued" as const };
+    const run = await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.id), columns: { status: true } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
+    throw new TRPCError({ code: "BAD_REQUEST", message: `only a crashed run can be resumed; this one is ${run.status}` });
+  }),
 
   /** Launches a copy of a run's kind and config (after a crash, say). */
   relaunch: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {

@@ -66,7 +66,7 @@ test("a run survives a database outage longer than the crash timeout", { timeout
     pg = await startEmbeddedPostgres({ dataDir, persistent: true, port });
 
     // A web server sweeps as soon as the database answers; the worker may not have beaten yet.
-    const swept = await eventually(() => sweepCrashedRuns(sql), "the database to answer");
+    const swept = await eventually(() => sweepCrashedRuns(sql, createBoss(pg.url)), "the database to answer");
     assert.deepEqual(swept, []);
 
     const run = await eventually(async () => {

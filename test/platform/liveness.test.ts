@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { createDb, transaction } from "../../db/client";
-import { RUN_TIMEOUT_MS, sweepCrashedRuns } from "../../db/liveness";
+import { RUN_RETRIES, RUN_TIMEOUT_MS, sweepCrashedRuns } from "../../db/liveness";
 import { createBoss, enqueueRun } from "../../db/queue";
 import { users } from "../../db/schema";
 import { appRouter } from "../../server/routers";
@@ -35,6 +35,7 @@ async function launchSmoke(steps: number): Promise<string> {
 
 test("a run whose worker's main thread is busy past the crash timeout is not called crashed", { timeout: 120_000 }, async () => {
   const { sql } = conn;
+  const boss = createBoss(database.url);
   const runId = await launchSmoke(2);
   const worker = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../fixtures/busy-worker.ts")], {
     env: { ...process.env, DATABASE_URL: database.url },
@@ -43,7 +44,7 @@ test("a run whose worker's main thread is busy past the crash timeout is not cal
   try {
     // Readers sweep all the while, as the run list does.
     const ended = await eventually(async () => {
-      await sweepCrashedRuns(sql);
+      await sweepCrashedRuns(sql, boss);
       const [row] = await sql<{ status: string; error: string | null }[]>`select status, error from runs where id = ${runId}`;
       return row!.status === "running" || row!.status === "queued" ? undefined : row;
     }, "the run to end", 90_000);
@@ -77,11 +78,11 @@ test("a worker whose run is taken from it stops and says so, leaving the new own
   }
 });
 
-test("a run page read on its own shows a silent worker's run as crashed", { timeout: 60_000 }, async () => {
+test("a run page read on its own shows a silent worker's run as crashed (no retries left)", { timeout: 60_000 }, async () => {
   const { sql, db } = conn;
   const [run] = await sql<{ id: string }[]>`
-    insert into runs (kind, name, config, status, worker_id, heartbeat_at)
-    values ('smoke', 'orphan', '{}'::jsonb, 'running', 'gone-worker', now() - interval '1 hour') returning id`;
+    insert into runs (kind, name, config, status, worker_id, heartbeat_at, attempt)
+    values ('smoke', 'orphan', '{}'::jsonb, 'running', 'gone-worker', now() - interval '1 hour', ${RUN_RETRIES}) returning id`;
   const [viewer] = await db.insert(users).values({ email: "page@lab.test", name: "p", role: "viewer", passwordHash: "x" }).returning();
   const caller = createCallerFactory(appRouter)(
     await createContextInner({ services: { db, sql, boss: createBoss(database.url) }, userId: viewer!.id }),

@@ -223,6 +223,19 @@ describe("runs through a worker", () => {
     }
   });
 
+  test("members resume crashed runs; viewers cannot; other states are refused", async () => {
+    const [run] = await services.sql<{ id: string }[]>`
+      insert into runs (kind, name, config, status, attempt) values ('smoke', 'crashed', '{"steps": 2}'::jsonb, 'crashed', 2) returning id`;
+    const viewer = await as("viewer");
+    await assert.rejects(viewer.runs.resume({ id: run!.id }), { code: "FORBIDDEN" });
+    const member = await as("member");
+    assert.deepEqual(await member.runs.resume({ id: run!.id }), { id: run!.id, status: "queued" });
+    const [row] = await services.sql`select status, attempt from runs where id = ${run!.id}`;
+    assert.deepEqual({ ...row }, { status: "queued", attempt: 3 });
+    await assert.rejects(member.runs.resume({ id: run!.id }), { code: "BAD_REQUEST", message: /only a crashed run can be resumed; this one is (queued|running|finished)/ });
+    await waitForStatus(run!.id, ["finished"]);
+  });
+
   test("relaunch copies kind and config", async () => {
     const member = await as("member");
     const run = await member.runs.launch({ kind: "smoke", name: "orig", config: { steps: 3, seed: 4 } });

@@ -53,6 +53,9 @@ export function RunView({ id }: { id: string }) {
     trpc.runs.cancel.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }) }),
   );
   const relaunch = useMutation(trpc.runs.relaunch.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }));
+  const resume = useMutation(
+    trpc.runs.resume.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }) }),
+  );
 
   if (get.error) {
     const notFound = get.error.data?.code === "NOT_FOUND";
@@ -120,6 +123,12 @@ export function RunView({ id }: { id: string }) {
               {run.cancelRequested ? "Stopping…" : cancel.isPending ? "Cancelling…" : "Cancel run"}
             </button>
           )}
+          {writable && run.status === "crashed" && (
+            <button type="button" className="btn" disabled={resume.isPending} onClick={() => resume.mutate({ id })}
+              title="Back to the queue; training continues from its last saved state">
+              {resume.isPending ? "Resuming…" : "Resume"}
+            </button>
+          )}
           {writable && terminal && (
             <button type="button" className="btn" disabled={relaunch.isPending} onClick={() => relaunch.mutate({ id })}>
               {relaunch.isPending ? "Relaunching…" : "Relaunch"}
@@ -133,9 +142,9 @@ export function RunView({ id }: { id: string }) {
         </div>
       </div>
 
-      {(cancel.error || relaunch.error) && (
+      {(cancel.error || relaunch.error || resume.error) && (
         <p className="alert error" role="alert">
-          {errorText(cancel.error ?? relaunch.error)}
+          {errorText(cancel.error ?? relaunch.error ?? resume.error)}
         </p>
       )}
       {run.error && (run.status === "failed" || run.status === "crashed" || run.status === "killed") && (

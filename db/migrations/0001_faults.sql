@@ -1,3 +1,6 @@
+ALTER TABLE "run_logs" ADD COLUMN "key" text;--> statement-breakpoint
+ALTER TABLE "runs" ADD COLUMN "attempt" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "run_logs" ADD CONSTRAINT "run_logs_key_unique" UNIQUE("key");--> statement-breakpoint
 -- The one table of valid run state changes, enforced for every writer (web server, workers, sweeps).
 CREATE TABLE "run_transitions" (
 	"from_status" "run_status" NOT NULL,
