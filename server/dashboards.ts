@@ -96,11 +96,12 @@ function thin<T>(points: T[], max: number): T[] {
 
 /** Milestones with their owner and linked runs (the evidence), in week order. */
 export async function loadMilestones(db: Database, ids?: string[]): Promise<LoadedMilestone[]> {
+  if (ids && !ids.length) return [];
   const rows = await db
     .select({ m: milestones, owner: users.name })
     .from(milestones)
     .leftJoin(users, eq(users.id, milestones.ownerId))
-    .where(ids ? inArray(milestones.id, ids.length ? ids : ["00000000-0000-0000-0000-000000000000"]) : undefined)
+    .where(ids ? inArray(milestones.id, ids) : undefined)
     .orderBy(asc(milestones.week));
   const links = rows.length
     ? await db

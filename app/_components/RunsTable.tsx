@@ -54,7 +54,9 @@ export function RunsTable({
           {runs.map((r) => (
             <tr key={r.id}>
               <td>{linkRuns ? <Link href={`/runs/${r.id}`}>{r.name}</Link> : r.name}</td>
-              <td className="kind">{r.kind}</td>
+              <td>
+                <span className="kind">{r.kind}</span>
+              </td>
               <td>
                 <StatusBadge status={r.status} />
               </td>

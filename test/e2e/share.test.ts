@@ -79,9 +79,9 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
   }
 }
 
-async function screenshot(p: Page, name: string) {
+async function screenshot(p: Page, name: string, fullPage = true) {
   mkdirSync(screenshots, { recursive: true });
-  await p.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  await p.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage });
 }
 
 test("a member runs two smoke runs", { skip, timeout: RUN_TIMEOUT_MS + 4 * 60_000 }, () =>
@@ -97,6 +97,7 @@ test("a member runs two smoke runs", { skip, timeout: RUN_TIMEOUT_MS + 4 * 60_00
       await eventually(async () => (await form.getByLabel("Kind").inputValue()) === "smoke", "the smoke kind in the form");
       await form.getByLabel("Name").fill(name);
       await form.getByLabel("steps", { exact: true }).fill(String(40 + 40 * i));
+      await form.getByLabel("seed", { exact: true }).fill(String(i));
       await form.getByRole("button", { name: "Launch run" }).click();
       await page.waitForURL(pathIs(/^\/runs\/[0-9a-f-]{36}$/));
       runPaths.push(new URL(page.url()).pathname);
@@ -114,7 +115,7 @@ test("a member edits a week of the plan and links a run as its evidence", { skip
     assert.equal(runPaths.length, 2, "needs the runs");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Plan" }).click();
     await page.waitForURL(pathIs("/plan"));
-    assert.equal(await page.getByRole("list", { name: "Weeks" }).getByRole("article").count(), 7);
+    await eventually(async () => (await page.getByRole("list", { name: "Weeks" }).getByRole("article").count()) === 7, "the seven weeks");
     const week = page.getByRole("article", { name: "Week 1", exact: true });
     await week.getByLabel("Status of week 1").selectOption("in-progress");
     await week.getByLabel("Owner of week 1").selectOption({ label: member.name });
@@ -140,7 +141,8 @@ test("a member edits a week of the plan and links a run as its evidence", { skip
     const figure = again.getByRole("table", { name: "Week 1 key figure" });
     assert.equal(await figure.getByRole("row").count(), 3, "a header and the two linked runs");
     assert.match((await figure.textContent()) ?? "", /final_loss/);
-    await screenshot(page, "plan");
+    await again.scrollIntoViewIfNeeded();
+    await screenshot(page, "plan", false); // the first week; the whole plan is seven cards tall
   }),
 );
 
@@ -199,7 +201,7 @@ test("a member builds a dashboard and shares it", { skip, timeout: 3 * 60_000 },
 
     const share = page.getByRole("region", { name: "Share" });
     await share.getByRole("button", { name: "Create share link" }).click();
-    shareLink = await eventually(async () => share.getByLabel("Share link").inputValue({ timeout: 1000 }), "the share link");
+    shareLink = await eventually(async () => share.getByLabel("Share link", { exact: true }).inputValue({ timeout: 1000 }), "the share link");
     assert.match(shareLink, new RegExp(`^${app!.baseURL}/share/[\\w-]{43}$`), "256 random bits, base64url");
     await share.getByRole("table", { name: "Share links" }).getByRole("row").filter({ hasText: "active" }).waitFor();
   }),
