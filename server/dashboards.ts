@@ -38,8 +38,8 @@ export interface RunSummary {
   summary: Record<string, number | string | null>;
 }
 
-/** The metrics a key figure shows first, when the runs have them. */
-const KEY_FIGURE_METRICS = ["image_auroc", "pixel_auroc", "image_ap", "ms_per_image"];
+/** The metrics a key figure shows first, when the runs have them: detection, localisation, speed. */
+const KEY_FIGURE_METRICS = ["image_auroc", "pixel_auroc", "ms_per_image"];
 
 /** The summary columns of a table of runs: the chosen ones, else the key figure's, else the first numeric ones. */
 export function summaryColumns(rows: RunSummary[], chosen?: string[]): string[] {

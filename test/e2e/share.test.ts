@@ -81,6 +81,7 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
 
 async function screenshot(p: Page, name: string, fullPage = true) {
   mkdirSync(screenshots, { recursive: true });
+  await p.evaluate(() => window.scrollTo(0, 0)); // a full-page shot of a scrolled page repeats the sticky bar
   await p.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage });
 }
 
@@ -141,7 +142,6 @@ test("a member edits a week of the plan and links a run as its evidence", { skip
     const figure = again.getByRole("table", { name: "Week 1 key figure" });
     assert.equal(await figure.getByRole("row").count(), 3, "a header and the two linked runs");
     assert.match((await figure.textContent()) ?? "", /final_loss/);
-    await again.scrollIntoViewIfNeeded();
     await screenshot(page, "plan", false); // the first week; the whole plan is seven cards tall
   }),
 );

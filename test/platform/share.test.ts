@@ -201,6 +201,23 @@ describe("dashboards", () => {
     assert.ok(milestone?.type === "milestone" && milestone.milestone?.week === 4);
   });
 
+  test("chosen columns and image keys narrow what a panel, and its share link, shows", async () => {
+    const member = await as("member");
+    const { id } = await member.dashboards.create({
+      title: "narrow",
+      body: "",
+      panels: [
+        { type: "runs", runIds: [fixture.shownA], keys: ["ms_per_image"] },
+        { type: "gallery", runId: fixture.shownA, keys: ["samples"] },
+      ],
+    });
+    const [table, gallery] = (await member.dashboards.get({ id })).loaded;
+    assert.deepEqual(table?.type === "runs" && table.columns, ["ms_per_image"]);
+    assert.deepEqual(gallery?.type === "gallery" && gallery.media, []);
+    const { token } = await member.share.create({ dashboardId: id, expiresInDays: null });
+    assert.equal((await sharedMedia(services.db, token, fixture.mediaA)).ok, false, "a heatmap key the gallery leaves out");
+  });
+
   test("panels naming missing runs or bad fields are refused, naming them", async () => {
     const member = await as("member");
     await assert.rejects(

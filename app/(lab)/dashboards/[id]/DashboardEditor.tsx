@@ -30,6 +30,7 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
   const [chosen, setChosen] = useState<string[]>([]);
   const [metric, setMetric] = useState("");
   const [milestoneId, setMilestoneId] = useState("");
+  const [keys, setKeys] = useState("");
   const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 30, offset: 0 }));
   const plan = useQuery({ ...trpc.plan.list.queryOptions(), enabled: type === "milestone" });
   const first = useQuery({ ...trpc.runs.get.queryOptions({ id: chosen[0] ?? "" }), enabled: type === "chart" && !!chosen[0] });
@@ -39,6 +40,8 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
 
   const add = () => {
     const t = title.trim() || undefined;
+    const chosenKeys = keys.split(",").map((k) => k.trim()).filter(Boolean);
+    const keysIfAny = chosenKeys.length ? { keys: chosenKeys } : {};
     const runLabel = chosen.map((id) => names.get(id) ?? id.slice(0, 8)).join(", ");
     if (type === "milestone") {
       const week = plan.data?.find((m) => m.id === milestoneId);
@@ -47,17 +50,18 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
     } else if (!chosen.length) {
       return setProblem(type === "gallery" ? "choose a run" : "choose at least one run");
     } else if (type === "gallery") {
-      onAdd({ panel: { type, title: t, runId: chosen[0]! }, label: t ?? `Images of ${runLabel}` });
+      onAdd({ panel: { type, title: t, runId: chosen[0]!, ...keysIfAny }, label: t ?? `Images of ${runLabel}` });
     } else if (type === "chart") {
       const key = metric || first.data?.metricKeys[0];
       if (!key) return setProblem("choose a metric");
       onAdd({ panel: { type, title: t, runIds: chosen, metric: key }, label: t ?? `${key} of ${runLabel}` });
     } else {
-      onAdd({ panel: { type, title: t, runIds: chosen }, label: t ?? `Runs: ${runLabel}` });
+      onAdd({ panel: { type, title: t, runIds: chosen, ...keysIfAny }, label: t ?? `Runs: ${runLabel}` });
     }
     setChosen([]);
     setTitle("");
     setMetric("");
+    setKeys("");
     setProblem("");
   };
 
@@ -109,6 +113,17 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
             ))}
             {runs.data?.runs.length === 0 && <p className="muted small">No runs match.</p>}
           </div>
+          {(type === "runs" || type === "gallery") && (
+            <label className="field inline grow">
+              <span>{type === "runs" ? "Columns" : "Image keys"}</span>
+              <input
+                value={keys}
+                onChange={(e) => setKeys(e.target.value)}
+                placeholder={type === "runs" ? "summary metrics, comma-separated (default: image_auroc, pixel_auroc, ms_per_image)" : "comma-separated (default: every key)"}
+                aria-label={type === "runs" ? "Columns" : "Image keys"}
+              />
+            </label>
+          )}
           {type === "chart" && (
             <label className="field inline">
               <span>Metric</span>
