@@ -5,7 +5,7 @@
  * relative URLs). Pure: runs on the server (report export) and in the browser.
  */
 
-const escapeHtml = (s: string) =>
+export const escapeHtml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 function safeHref(url: string): string | null {

@@ -6,9 +6,7 @@ import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { media } from "../db/schema";
 import type { LoadedDashboard, LoadedMilestone, LoadedPanel, RunSummary } from "./dashboards";
-import { markdownToHtml } from "./markdown";
-
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+import { escapeHtml as esc, markdownToHtml } from "./markdown";
 
 export function formatNumber(v: unknown): string {
   if (typeof v !== "number") return v == null ? "—" : String(v);

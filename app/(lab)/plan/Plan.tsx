@@ -21,7 +21,14 @@ function LinkRunForm({ week, onLinked }: { week: Week; onLinked: () => void }) {
   const [search, setSearch] = useState("");
   const [runId, setRunId] = useState("");
   const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 50, offset: 0 }));
-  const link = useMutation(trpc.plan.linkRun.mutationOptions({ onSuccess: () => (setRunId(""), onLinked()) }));
+  const link = useMutation(
+    trpc.plan.linkRun.mutationOptions({
+      onSuccess: () => {
+        setRunId("");
+        onLinked();
+      },
+    }),
+  );
   const choices = (runs.data?.runs ?? []).filter((r) => !week.runs.some((l) => l.id === r.id));
   return (
     <form

@@ -2,6 +2,7 @@
 /** Title, Markdown text and panels of a dashboard: add, reorder, remove, save. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterInputs } from "@trpc/server";
+import { useRouter } from "next/navigation";
 import { useState } from "react";
 import type { LoadedDashboard } from "@/app/_components/DashboardView";
 import { errorText } from "@/app/_lib/errors";
@@ -167,6 +168,8 @@ export function DashboardEditor({ dashboard, onDone }: { dashboard: LoadedDashbo
       },
     }),
   );
+  const router = useRouter();
+  const remove = useMutation(trpc.dashboards.delete.mutationOptions({ onSuccess: () => router.push("/dashboards") }));
   const move = (i: number, by: number) =>
     setItems((xs) => {
       const next = [...xs];
@@ -217,12 +220,22 @@ export function DashboardEditor({ dashboard, onDone }: { dashboard: LoadedDashbo
         </ol>
       </section>
       <AddPanelForm onAdd={(item) => setItems((xs) => [...xs, item])} />
-      {save.error && (
+      {(save.error || remove.error) && (
         <p className="alert error" role="alert">
-          Not saved: {errorText(save.error)}
+          {save.error ? `Not saved: ${errorText(save.error)}` : `Not deleted: ${errorText(remove.error)}`}
         </p>
       )}
       <div className="form-actions">
+        <button
+          type="button"
+          className="btn danger"
+          disabled={remove.isPending}
+          onClick={() => {
+            if (window.confirm(`Delete “${dashboard.title}”? Its share links stop working.`)) remove.mutate({ id: dashboard.id });
+          }}
+        >
+          Delete dashboard
+        </button>
         <button type="button" className="btn ghost" onClick={onDone}>
           Cancel
         </button>
