@@ -157,29 +157,67 @@ export const workers = pgTable(
   (t) => [index("workers_heartbeat_idx").on(t.heartbeatAt)],
 );
 
-/** The research plan: one row per weekly milestone. */
-export const milestones = pgTable(
-  "milestones",
+/** Where a week of the research plan stands. */
+export const milestoneStatusEnum = pgEnum("milestone_status", ["planned", "in-progress", "done", "blocked"]);
+export type MilestoneStatus = (typeof milestoneStatusEnum.enumValues)[number];
+
+/** The research plan: one row per week, seeded on first start (db/plan.ts). */
+export const milestones = pgTable("milestones", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  week: integer("week").notNull().unique(),
+  title: text("title").notNull(),
+  tasks: text("tasks").array().notNull().default(sql`'{}'::text[]`),
+  questions: text("questions").array().notNull().default(sql`'{}'::text[]`),
+  status: milestoneStatusEnum("status").notNull().default("planned"),
+  ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+  dueDate: timestamp("due_date", { withTimezone: true }),
+  /** Markdown. */
+  notes: text("notes").notNull().default(""),
+  createdAt: createdAt(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Runs a milestone cites as its evidence. */
+export const milestoneRuns = pgTable(
+  "milestone_runs",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    week: integer("week").notNull(),
-    title: text("title").notNull(),
-    description: text("description").notNull().default(""),
-    dueDate: timestamp("due_date", { withTimezone: true }),
-    doneAt: timestamp("done_at", { withTimezone: true }),
+    milestoneId: uuid("milestone_id").notNull().references(() => milestones.id, { onDelete: "cascade" }),
+    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     createdAt: createdAt(),
   },
-  (t) => [index("milestones_week_idx").on(t.week)],
+  (t) => [primaryKey({ columns: [t.milestoneId, t.runId] })],
 );
 
-/** Read-only dashboards for supervisors: the token in the URL is the only credential. */
-export const shareLinks = pgTable("share_links", {
-  token: text("token").primaryKey(),
-  title: text("title").notNull(),
-  /** What the link shows, e.g. { runIds: [...] } or { tag: "week3" }. */
-  scope: jsonb("scope").$type<Record<string, unknown>>().notNull(),
-  createdBy: uuid("created_by").notNull().references(() => users.id),
-  createdAt: createdAt(),
-  expiresAt: timestamp("expires_at", { withTimezone: true }),
-  revokedAt: timestamp("revoked_at", { withTimezone: true }),
-});
+/** A saved arrangement of panels (server/dashboards.ts defines them) with a title and Markdown text. */
+export const dashboards = pgTable(
+  "dashboards",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    title: text("title").notNull(),
+    /** Markdown. */
+    body: text("body").notNull().default(""),
+    panels: jsonb("panels").$type<unknown[]>().notNull().default([]),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("dashboards_updated_idx").on(t.updatedAt.desc())],
+);
+
+/**
+ * View-only links to one dashboard, for people without an account. Only the SHA-256 of the token is stored:
+ * the token itself is shown once, to the member who creates the link.
+ */
+export const shareLinks = pgTable(
+  "share_links",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tokenHash: text("token_hash").notNull().unique(),
+    dashboardId: uuid("dashboard_id").notNull().references(() => dashboards.id, { onDelete: "cascade" }),
+    createdBy: uuid("created_by").notNull().references(() => users.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("share_links_dashboard_idx").on(t.dashboardId)],
+);

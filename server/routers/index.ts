@@ -1,6 +1,9 @@
 import { router } from "../trpc";
 import { authRouter } from "./auth";
+import { dashboardsRouter } from "./dashboards";
+import { planRouter } from "./plan";
 import { runsRouter } from "./runs";
+import { shareRouter } from "./share";
 import { systemRouter } from "./system";
 import { usersRouter } from "./users";
 
@@ -9,6 +12,9 @@ export const appRouter = router({
   users: usersRouter,
   runs: runsRouter,
   system: systemRouter,
+  plan: planRouter,
+  dashboards: dashboardsRouter,
+  share: shareRouter,
 });
 
 export type AppRouter = typeof appRouter;
