@@ -1,6 +1,8 @@
 import { router } from "../trpc";
 import { authRouter } from "./auth";
+import { leaderboardsRouter } from "./leaderboards";
 import { runsRouter } from "./runs";
+import { sweepsRouter } from "./sweeps";
 import { systemRouter } from "./system";
 import { usersRouter } from "./users";
 
@@ -8,6 +10,8 @@ export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   runs: runsRouter,
+  sweeps: sweepsRouter,
+  leaderboards: leaderboardsRouter,
   system: systemRouter,
 });
 
