@@ -63,9 +63,14 @@ export interface Leaderboard {
   best: Record<string, string>;
 }
 
-/** Config fields that vary between repeats of one setting (seeds, the seed's teacher) or only affect cost. */
+/**
+ * Config fields that vary between repeats of one setting (seeds; the model or teacher, trained with another
+ * seed), only affect cost, or are shown elsewhere (dataset, method label).
+ */
 const repeatFields = new Set(["seed", "batch", "hardest", "data", "split", "testFraction", "dataset", "method", "sampler", "steps"]);
 const isRepeatField = (key: string) => repeatFields.has(key) || /RunId$/.test(key);
+/** Method settings an evaluation may report in its summary (an `eval` run's config names only the model). */
+const summarySettings = ["t0", "eta", "seeds", "smooth", "topk", "width", "depth", "levels", "stages", "latent", "targets"];
 
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -75,16 +80,17 @@ function field(run: EvalRun, key: string): unknown {
   return run.summary[key] ?? run.config[key];
 }
 
-/** The dataset an evaluation ran on: the summary's name for it, else one derived from its data source and split. */
+/**
+ * The dataset an evaluation ran on and its split: the summary's name for the data, else one derived from the
+ * config's data source in the engine's words ("synthetic count=400 seed=0", "folder /data/road").
+ */
 export function datasetOf(run: EvalRun): string {
-  const named = str(run.summary.dataset) ?? str(run.config.dataset);
-  if (named) return named;
-  const data = run.config.data as { synthetic?: { count?: number; seed?: number; size?: number }; folder?: string } | undefined;
-  let source = "synthetic (400 images, seed 0)";
-  if (data?.folder) source = data.folder;
-  else if (data?.synthetic) source = `synthetic (${data.synthetic.count ?? 400} images, seed ${data.synthetic.seed ?? 0})`;
-  const split = str(run.config.split) ?? "test";
-  return `${source} · ${split} split`;
+  let source = str(run.summary.dataset);
+  if (!source) {
+    const data = run.config.data as { synthetic?: { count?: number; seed?: number }; folder?: string } | undefined;
+    source = data?.folder ? `folder ${data.folder}` : `synthetic count=${data?.synthetic?.count ?? 400} seed=${data?.synthetic?.seed ?? 0}`;
+  }
+  return `${source} · ${str(field(run, "split")) ?? "test"} split`;
 }
 
 /** The method family the research plan compares. */
@@ -134,7 +140,8 @@ const stable = (v: unknown): string =>
 export function buildLeaderboard(dataset: string, runs: EvalRun[]): Leaderboard {
   const groups = new Map<string, { family: string; method: string; settings: Record<string, unknown>; runs: EvalRun[] }>();
   for (const run of runs) {
-    const settings = Object.fromEntries(Object.entries(run.config).filter(([k, v]) => !isRepeatField(k) && v !== undefined));
+    const settings: Record<string, unknown> = Object.fromEntries(Object.entries(run.config).filter(([k, v]) => !isRepeatField(k) && v !== undefined));
+    for (const key of summarySettings) if (run.summary[key] !== undefined && run.summary[key] !== null) settings[key] = run.summary[key];
     const method = methodOf(run);
     const id = `${method} ${stable(settings)}`;
     const group = groups.get(id) ?? { family: familyOf(run), method, settings, runs: [] };
@@ -201,4 +208,10 @@ export function leaderboardCsv(board: Leaderboard): string {
     r.runIds.join(" "),
   ]);
   return toCsv([header, ...lines]);
+}
+
+/** "…; neg-0012 (0.0841), neg-0007 (0.0803)": the image ids and scores a panel's caption lists, in row order. */
+export function casesOf(caption: string | null): { id: string; score: number }[] {
+  const list = caption?.split("; ").pop() ?? "";
+  return [...list.matchAll(/([^\s,()][^,()]*?) \((-?[\d.e+-]+)\)/g)].map((m) => ({ id: m[1]!.trim(), score: Number(m[2]) }));
 }

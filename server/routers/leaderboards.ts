@@ -1,8 +1,8 @@
 /** Leaderboards: evaluation runs ranked per dataset, method + settings as rows, mean ± std over seeds. */
-import { and, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { runs } from "../../db/schema";
-import { buildLeaderboard, datasetOf, datasetsOf, evaluationKinds, leaderboardCsv, type EvalRun } from "../leaderboard";
+import { media, runs } from "../../db/schema";
+import { buildLeaderboard, datasetOf, datasetsOf, evaluationKinds, casesOf, leaderboardCsv, methodOf, type EvalRun } from "../leaderboard";
 import { protectedProcedure, router, type Context } from "../trpc";
 
 const boardInput = z.object({
@@ -30,8 +30,40 @@ async function board(ctx: Context, input: z.infer<typeof boardInput>) {
   return { datasets, ...buildLeaderboard(dataset, points), runs: points.map((r) => ({ id: r.id, name: r.name })) };
 }
 
+/** Media keys under which evaluations store their hardest cases (image | healed | heatmap panels). */
+const failureKeys = { hardest_false_positives: "false positives", hardest_false_negatives: "false negatives" } as const;
+
 export const leaderboardsRouter = router({
   get: protectedProcedure.input(boardInput).query(({ ctx, input }) => board(ctx, input)),
+
+  /** The failure gallery: each evaluation's hardest false positives and negatives, with their scores. */
+  failures: protectedProcedure.input(boardInput.extend({ method: z.string().max(100).optional() })).query(async ({ ctx, input }) => {
+    const all = await evaluationRuns(ctx, input.sweepId);
+    const dataset = input.dataset ?? datasetsOf(all)[0]?.dataset ?? "";
+    const inDataset = all.filter((r) => datasetOf(r) === dataset);
+    const chosen = inDataset.filter((r) => !input.method || methodOf(r) === input.method);
+    const panels = chosen.length
+      ? await ctx.db
+          .select({ id: media.id, runId: media.runId, key: media.key, caption: media.caption })
+          .from(media)
+          .where(and(inArray(media.runId, chosen.map((r) => r.id)), inArray(media.key, Object.keys(failureKeys))))
+          .orderBy(asc(media.key))
+      : [];
+    return {
+      dataset,
+      methods: [...new Set(inDataset.map(methodOf))].sort(),
+      evaluations: chosen
+        .map((r) => ({
+          id: r.id,
+          name: r.name,
+          method: methodOf(r),
+          panels: panels
+            .filter((p) => p.runId === r.id)
+            .map((p) => ({ mediaId: p.id, kind: failureKeys[p.key as keyof typeof failureKeys], cases: casesOf(p.caption) })),
+        }))
+        .filter((e) => e.panels.length > 0),
+    };
+  }),
 
   csv: protectedProcedure.input(boardInput).query(async ({ ctx, input }) => {
     const b = await board(ctx, input);

@@ -34,6 +34,7 @@ after(() => app?.stop(), { timeout: 180_000 });
 
 async function shoot(name: string) {
   mkdirSync(screenshots, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0)); // else the sticky top bar lands mid-page
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
 
@@ -45,9 +46,9 @@ async function chooseKind(form: Locator, kind: string, defaultField: string, def
 }
 
 async function setAxis(form: Locator, index: number, field: string, values: string) {
-  if ((await form.getByLabel(`Sweep field ${index}`).count()) === 0) await form.getByRole("button", { name: "Add field" }).click();
-  await form.getByLabel(`Sweep field ${index}`).fill(field);
-  await form.getByLabel(`Sweep values ${index}`).fill(values);
+  if ((await form.getByLabel(`Sweep field ${index}`, { exact: true }).count()) === 0) await form.getByRole("button", { name: "Add field" }).click();
+  await form.getByLabel(`Sweep field ${index}`, { exact: true }).fill(field);
+  await form.getByLabel(`Sweep values ${index}`, { exact: true }).fill(values);
 }
 
 /** On a sweep's page: waits until every child finished and returns their run ids, in grid order. */
@@ -89,7 +90,7 @@ test("set-up, then a sweep of two teachers launches and both finish", { skip, ti
     await form.getByLabel("Name").fill("teachers");
     await form.getByLabel("Tags").fill("e2e-teachers");
     await form.getByLabel("data", { exact: true }).fill(data);
-    for (const [field, value] of Object.entries({ size: "16", crop: "0", iters: "40", batch: "4", width: "8", depth: "2", warmup: "5", evalEvery: "10" })) {
+    for (const [field, value] of Object.entries({ size: "16", crop: "0", iters: "40", batch: "4", width: "8", depth: "2", warmup: "5", evalEvery: "20" })) {
       await form.getByLabel(field, { exact: true }).fill(value);
     }
     await setAxis(form, 1, "seed", "0, 1");
@@ -136,7 +137,7 @@ test("compare the two teachers: overlaid curves, config diff, images with one st
     const samples = page.getByRole("group", { name: "Images samples" }).locator("img");
     assert.equal(await samples.count(), 2);
     const alts = await samples.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
-    assert.ok(alts.every((a) => / at step 10$/.test(a)), alts.join(" | "));
+    assert.ok(alts.every((a) => / at step 20$/.test(a)), alts.join(" | "));
     await eventually(() => samples.evaluateAll((els) => els.every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0)), "the images to load");
 
     // Wall time on the x-axis keeps both curves.
@@ -204,5 +205,13 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
 
     await page.getByRole("region", { name: "Speed versus accuracy" }).locator(".recharts-scatter-symbol").first().waitFor();
     await shoot("leaderboard");
+
+    // The failure gallery: every evaluation's hardest cases with their scores, filtered by method.
+    const gallery = page.getByRole("region", { name: "Failure gallery" });
+    await eventually(async () => (await gallery.locator(".failure-card").count()) === 8, "eight evaluations in the failure gallery");
+    await gallery.getByLabel("Failure gallery method").selectOption("DDIM-5");
+    await eventually(async () => (await gallery.locator(".failure-card").count()) === 2, "the DDIM-5 evaluations only");
+    const scores = await gallery.locator(".failure-scores li").allTextContents();
+    assert.ok(scores.length >= 4 && scores.every((t) => /score [\d.e-]+$/.test(t)), scores.join(" | "));
   }),
 );

@@ -128,7 +128,7 @@ describe("sweeps, leaderboards and compare on real runs", () => {
     const children = (await viewer.sweeps.get({ id: sweepId })).children;
     const board = await viewer.leaderboards.get({ sweepId });
     assert.equal(board.datasets.length, 1);
-    assert.match(board.dataset, /^synthetic \(24 images, seed 3\) · all split$/);
+    assert.equal(board.dataset, "synthetic count=24 seed=3 · all split");
     assert.deepEqual(board.rows.map((r) => r.method), ["DDPM-2", "DDIM-2"]);
     for (const row of board.rows) {
       const sampler = row.method.startsWith("DDIM") ? "ddim" : "ddpm";
@@ -148,12 +148,21 @@ describe("sweeps, leaderboards and compare on real runs", () => {
     const all = await viewer.leaderboards.get({ dataset: board.dataset });
     assert.deepEqual(all.rows.map((r) => r.runIds.length), [2, 2]);
 
+    // The failure gallery: each evaluation's hardest false positive and negative, with the scores logged.
+    const gallery = await viewer.leaderboards.failures({ sweepId, method: "DDIM-2" });
+    assert.deepEqual(gallery.methods, ["DDIM-2", "DDPM-2"]);
+    assert.deepEqual(new Set(gallery.evaluations.map((e) => e.id)), new Set(children.filter((c) => c.assignment.sampler === "ddim").map((c) => c.id)));
+    for (const e of gallery.evaluations) {
+      assert.deepEqual(e.panels.map((p) => p.kind).sort(), ["false negatives", "false positives"]);
+      assert.ok(e.panels.every((p) => p.cases.length === 1 && Number.isFinite(p.cases[0]!.score)), JSON.stringify(e.panels));
+    }
+
     const { csv, filename } = await viewer.leaderboards.csv({ sweepId });
     assert.match(filename, /^leaderboard-synthetic.*\.csv$/);
     const lines = csv.trim().split("\r\n");
     assert.equal(lines.length, 3);
     assert.match(lines[0]!, /^dataset,family,method,settings,runs,image_auroc_mean,image_auroc_std,/);
-    assert.match(lines[2]!, /^"synthetic \(24 images, seed 3\) · all split",DDIM,DDIM-2,,2,/);
+    assert.match(lines[2]!, /^synthetic count=24 seed=3 · all split,DDIM,DDIM-2,,2,/);
   });
 
   test("compare returns runs in the order asked, with their media; a metrics CSV holds every point", async () => {

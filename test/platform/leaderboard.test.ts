@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toCsv } from "../../server/csv";
-import { buildLeaderboard, datasetOf, datasetsOf, familyOf, methodOf, stat, type EvalRun } from "../../server/leaderboard";
+import { buildLeaderboard, casesOf, datasetOf, datasetsOf, familyOf, methodOf, stat, type EvalRun } from "../../server/leaderboard";
 import { describeAssignment, expandGrid } from "../../server/sweep-grid";
 
 let next = 0;
@@ -28,14 +28,19 @@ test("method families from summaries or configs", () => {
   assert.equal(methodOf(run({}, {}, "eval")), "eval", "an unknown method keeps the run's kind as its name");
 });
 
-test("datasets: a summary's name wins, else the data source and split", () => {
-  assert.equal(datasetOf(run({ data: { folder: "/data/road" }, split: "test" }, {})), "/data/road · test split");
-  assert.equal(datasetOf(run({ data: { synthetic: { count: 50, seed: 2 } }, split: "all" }, {})), "synthetic (50 images, seed 2) · all split");
-  assert.equal(datasetOf(run({ data: { folder: "/x" } }, { dataset: "road-crack-sample" })), "road-crack-sample");
+test("datasets: a summary's name wins, else the data source; with the split", () => {
+  assert.equal(datasetOf(run({ data: { folder: "/data/road" }, split: "test" }, {})), "folder /data/road · test split");
+  assert.equal(datasetOf(run({ data: { synthetic: { count: 50, seed: 2 } }, split: "all" }, {})), "synthetic count=50 seed=2 · all split");
+  assert.equal(datasetOf(run({ data: { folder: "/x" } }, { dataset: "road-crack-sample", split: "val" })), "road-crack-sample · val split");
+  // A heal-eval (source from its config) and an eval (source named in its summary) of the same data meet on one board.
+  assert.equal(
+    datasetOf(run({ data: { synthetic: { count: 400, seed: 0 } } }, {}, "heal-eval")),
+    datasetOf(run({ modelRunId: "m" }, { dataset: "synthetic count=400 seed=0", split: "test" })),
+  );
   const runs = [run({}, { dataset: "a" }), run({}, { dataset: "b" }), run({}, { dataset: "b" })];
   assert.deepEqual(datasetsOf(runs), [
-    { dataset: "b", runs: 2 },
-    { dataset: "a", runs: 1 },
+    { dataset: "b · test split", runs: 2 },
+    { dataset: "a · test split", runs: 1 },
   ]);
 });
 
@@ -67,6 +72,19 @@ test("rows group seeds and teachers, show what tells them apart, and mark the be
   assert.equal(board.best.params, board.rows[2]!.id);
 });
 
+test("an eval run's method settings come from its summary", () => {
+  const student = (width: number, auroc: number) =>
+    run({ modelRunId: `m${auroc}`, split: "test" }, { method: "student-c2f", width, stages: 2, image_auroc: auroc, n_pos: 10, backend: "wasm" });
+  const board = buildLeaderboard("d", [student(8, 0.9), student(8, 0.8), student(16, 0.95)]);
+  assert.deepEqual(
+    board.rows.map((r) => [r.method, r.settingsText, r.runIds.length]),
+    [
+      ["Coarse-to-fine student", "width=16", 1],
+      ["Coarse-to-fine student", "width=8", 2],
+    ],
+  );
+});
+
 test("stat: mean and sample standard deviation", () => {
   assert.equal(stat([]), null);
   assert.deepEqual(stat([2]), { mean: 2, std: null, n: 1 });
@@ -88,4 +106,13 @@ test("a sweep grid: every combination, first axis slowest, nested fields by dott
   assert.deepEqual(points[1]!.config, { t0: 100, data: { synthetic: { count: 40, seed: 1 } }, sampler: "ddim" });
   assert.deepEqual(points[3]!.assignment, { sampler: "ddpm", "data.synthetic.seed": 0 });
   assert.equal(describeAssignment(points[5]!.assignment), "sampler=ddpm, data.synthetic.seed=2");
+});
+
+test("the hardest cases a panel's caption lists", () => {
+  const caption = "highest-scored normal images, rows: image | healed | heatmap; neg-0012 (0.0841), IMG 7.jpg (1.5e-3)";
+  assert.deepEqual(casesOf(caption), [
+    { id: "neg-0012", score: 0.0841 },
+    { id: "IMG 7.jpg", score: 0.0015 },
+  ]);
+  assert.deepEqual(casesOf(null), []);
 });

@@ -77,6 +77,7 @@ describe("access rules", () => {
       () => c.sweeps.get(missing),
       () => c.leaderboards.get({}),
       () => c.leaderboards.csv({}),
+      () => c.leaderboards.failures({ method: "DDIM-10" }),
     ];
     for (const read of reads(anon)) await assert.rejects(read(), { code: "UNAUTHORIZED" });
     // A viewer gets through the access rule: an answer, or "no such run/sweep" for the made-up id.

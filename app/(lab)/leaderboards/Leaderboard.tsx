@@ -6,6 +6,7 @@ import { CartesianGrid, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis } f
 import { errorText } from "@/app/_lib/errors";
 import { formatValue } from "@/app/_lib/format";
 import { useTRPC } from "@/app/trpc";
+import { FailureGallery } from "./FailureGallery";
 
 const familyColors: Record<string, string> = {
   DDPM: "#dc2626",
@@ -19,7 +20,18 @@ const colorOf = (family: string) => familyColors[family] ?? "#475569";
 type Sort = { key: string; dir: "asc" | "desc" };
 
 /** A dataset's leaderboard (or one sweep's): a sortable table with the best per column marked, and speed vs accuracy. */
-export function Leaderboard({ initialDataset, sweepId, live = false }: { initialDataset?: string; sweepId?: string; live?: boolean }) {
+export function Leaderboard({
+  initialDataset,
+  sweepId,
+  live = false,
+  failures = false,
+}: {
+  initialDataset?: string;
+  sweepId?: string;
+  live?: boolean;
+  /** Show the failure gallery under the board. */
+  failures?: boolean;
+}) {
   const trpc = useTRPC();
   const [dataset, setDataset] = useState(initialDataset);
   const [sort, setSort] = useState<Sort | null>(null);
@@ -210,6 +222,8 @@ export function Leaderboard({ initialDataset, sweepId, live = false }: { initial
           ))}
         </ScatterChart>
       </section>
+
+      {failures && <FailureGallery dataset={b.dataset} sweepId={sweepId} />}
     </div>
   );
 }

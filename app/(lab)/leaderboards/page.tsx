@@ -16,7 +16,7 @@ export default async function LeaderboardsPage({ searchParams }: { searchParams:
           </p>
         </div>
       </div>
-      <Leaderboard initialDataset={dataset} />
+      <Leaderboard initialDataset={dataset} failures />
     </div>
   );
 }
