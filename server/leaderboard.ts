@@ -59,8 +59,8 @@ export interface Leaderboard {
   dataset: string;
   columns: Column[];
   rows: LeaderboardRow[];
-  /** Per column key, the id of the row with the best mean (none when no row has the metric). */
-  best: Record<string, string>;
+  /** Per column key, the ids of the rows with the best mean (all of them on a tie; none when no row has the metric). */
+  best: Record<string, string[]>;
 }
 
 /**
@@ -169,16 +169,12 @@ export function buildLeaderboard(dataset: string, runs: EvalRun[]): Leaderboard 
   });
   rows.sort((a, b) => familyRank(a.family) - familyRank(b.family) || a.method.localeCompare(b.method, undefined, { numeric: true }) || a.settingsText.localeCompare(b.settingsText));
 
-  const best: Record<string, string> = {};
+  const best: Record<string, string[]> = {};
   for (const c of columns) {
-    let winner: LeaderboardRow | undefined;
-    for (const row of rows) {
-      const m = row.metrics[c.key];
-      if (!m) continue;
-      const w = winner?.metrics[c.key];
-      if (!w || (c.better === "max" ? m.mean > w.mean : m.mean < w.mean)) winner = row;
-    }
-    if (winner) best[c.key] = winner.id;
+    const means = rows.flatMap((r) => (r.metrics[c.key] ? [r.metrics[c.key]!.mean] : []));
+    if (means.length === 0) continue;
+    const top = c.better === "max" ? Math.max(...means) : Math.min(...means);
+    best[c.key] = rows.filter((r) => r.metrics[c.key]?.mean === top).map((r) => r.id);
   }
   return { dataset, columns, rows, best };
 }

@@ -257,13 +257,20 @@ export const runsRouter = router({
   relaunch: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {
     const source = await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.id) });
     if (!source) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
-    return launchRun(ctx, {
-      kind: source.kind as RunKind,
-      name: `${source.name} (again)`.slice(0, 120),
-      config: source.config,
-      tags: source.tags,
-      parentId: source.parentId ?? undefined,
-    });
+    const kind = source.kind as RunKind;
+    const config = validatedConfig(kind, source.config);
+    // The copy stays in its sweep, so a crashed child can be rerun where the sweep's page counts it.
+    return transaction(ctx.sql, (tx) =>
+      insertRun(tx, ctx.boss, {
+        kind,
+        name: `${source.name} (again)`.slice(0, 200),
+        config,
+        tags: source.tags,
+        parentId: source.parentId,
+        sweepId: source.sweepId,
+        launchedBy: ctx.user.id,
+      }),
+    );
   }),
 
   /** Tags, notes and the archive flag: the run's bookkeeping, editable at any time. */

@@ -1,7 +1,7 @@
 /**
  * End to end, on real runs through Chromium: a member launches a sweep of tiny teachers (seed × 2) and watches
  * both finish, compares them, launches a sweep of heal evaluations over those teachers (teacher × sampler ×
- * steps), and opens and sorts the leaderboard. Screenshots of the sweep, compare and leaderboard pages go to
+ * steps), and opens and sorts the leaderboard and its failure gallery. Screenshots of the sweep, compare and leaderboard pages go to
  * docs/screenshots/ for the README.
  */
 import assert from "node:assert/strict";
@@ -90,7 +90,7 @@ test("set-up, then a sweep of two teachers launches and both finish", { skip, ti
     await form.getByLabel("Name").fill("teachers");
     await form.getByLabel("Tags").fill("e2e-teachers");
     await form.getByLabel("data", { exact: true }).fill(data);
-    for (const [field, value] of Object.entries({ size: "16", crop: "0", iters: "40", batch: "4", width: "8", depth: "2", warmup: "5", evalEvery: "20" })) {
+    for (const [field, value] of Object.entries({ size: "16", crop: "0", iters: "200", batch: "8", width: "8", depth: "2", warmup: "20", evalEvery: "100" })) {
       await form.getByLabel(field, { exact: true }).fill(value);
     }
     await setAxis(form, 1, "seed", "0, 1");
@@ -137,7 +137,7 @@ test("compare the two teachers: overlaid curves, config diff, images with one st
     const samples = page.getByRole("group", { name: "Images samples" }).locator("img");
     assert.equal(await samples.count(), 2);
     const alts = await samples.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
-    assert.ok(alts.every((a) => / at step 20$/.test(a)), alts.join(" | "));
+    assert.ok(alts.every((a) => / at step 100$/.test(a)), alts.join(" | "));
     await eventually(() => samples.evaluateAll((els) => els.every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0)), "the images to load");
 
     // Wall time on the x-axis keeps both curves.
@@ -159,11 +159,11 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
     await form.getByLabel("Name").fill("samplers");
     await form.getByLabel("teacherRunId", { exact: true }).fill(teacherIds[0]!);
     await form.getByLabel("data", { exact: true }).fill(data);
-    await form.getByLabel("t0", { exact: true }).fill("20");
+    await form.getByLabel("t0", { exact: true }).fill("100");
     await form.getByLabel("hardest", { exact: true }).fill("2");
     await setAxis(form, 1, "teacherRunId", teacherIds.join(", "));
     await setAxis(form, 2, "sampler", "ddim, ddpm");
-    await setAxis(form, 3, "steps", "2, 99");
+    await setAxis(form, 3, "steps", "2, 999");
     // A child with steps > t0 is invalid: nothing is launched, and the message names the run and the field.
     await form.getByRole("button", { name: "Launch sweep (8 runs)" }).click();
     await page.getByRole("alert").filter({ hasText: "The sweep was not launched" }).filter({ hasText: "steps must be at most t0" }).waitFor();

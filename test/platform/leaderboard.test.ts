@@ -67,9 +67,12 @@ test("rows group seeds and teachers, show what tells them apart, and mark the be
   assert.equal(first!.metrics.calls_per_image!.mean, 10, "net_calls_per_image counts as calls/image");
   assert.equal(board.rows[1]!.metrics.image_auroc!.std, null, "one run has no spread");
   assert.equal(first!.metrics.params, null, "a metric no run reports is empty");
-  assert.equal(board.best.image_auroc, board.rows[1]!.id, "higher AUROC is better");
-  assert.equal(board.best.ms_per_image, board.rows[2]!.id, "fewer ms per image is better");
-  assert.equal(board.best.params, board.rows[2]!.id);
+  assert.deepEqual(board.best.image_auroc, [board.rows[1]!.id], "higher AUROC is better");
+  assert.deepEqual(board.best.ms_per_image, [board.rows[2]!.id], "fewer ms per image is better");
+  assert.deepEqual(board.best.params, [board.rows[2]!.id]);
+  assert.deepEqual(board.best.calls_per_image, [board.rows[2]!.id]);
+  const tie = buildLeaderboard("d", [run({}, { method: "ae", image_f1: 0.5 }), run({}, { method: "student-single", image_f1: 0.5 })]);
+  assert.equal(tie.best.image_f1!.length, 2, "a tie marks every row sharing the best value");
 });
 
 test("an eval run's method settings come from its summary", () => {

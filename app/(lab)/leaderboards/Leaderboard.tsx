@@ -148,7 +148,7 @@ export function Leaderboard({
                 </td>
                 {b.columns.map((c) => {
                   const m = r.metrics[c.key];
-                  const best = b.best[c.key] === r.id;
+                  const best = b.best[c.key]?.includes(r.id) ?? false;
                   return (
                     <td key={c.key} className={`num mono${best ? " best" : ""}`} data-column={c.key} data-value={m?.mean ?? ""}>
                       {m ? (

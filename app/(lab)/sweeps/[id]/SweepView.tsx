@@ -6,6 +6,7 @@ import { useNow } from "@/app/_components/hooks";
 import { errorText } from "@/app/_lib/errors";
 import { absoluteTime, formatDuration, formatValue, isActive, keySummary, relativeTime, runDuration } from "@/app/_lib/format";
 import { useTRPC } from "@/app/trpc";
+import { evaluationKinds } from "@/server/leaderboard";
 import { Leaderboard } from "../../leaderboards/Leaderboard";
 
 /** A sweep's page: its children with the values each took, live while any runs, and the leaderboard of just them. */
@@ -104,12 +105,14 @@ export function SweepView({ id }: { id: string }) {
         </table>
       </div>
 
-      <section className="section" aria-label="Sweep leaderboard">
-        <div className="section-head">
-          <h2>Leaderboard of this sweep</h2>
-        </div>
-        {done.length === 0 ? <p className="muted">Appears as its evaluation runs finish.</p> : <Leaderboard sweepId={id} live={active} />}
-      </section>
+      {(evaluationKinds as readonly string[]).includes(s.kind) && (
+        <section className="section" aria-label="Sweep leaderboard">
+          <div className="section-head">
+            <h2>Leaderboard of this sweep</h2>
+          </div>
+          {done.length === 0 ? <p className="muted">Appears as its evaluation runs finish.</p> : <Leaderboard sweepId={id} live={active} />}
+        </section>
+      )}
     </div>
   );
 }
