@@ -171,6 +171,13 @@ describe("sweeps, leaderboards and compare on real runs", () => {
     const compared = await viewer.runs.compare({ ids: [b!.id, a!.id] });
     assert.deepEqual(compared.map((r) => r.id), [b!.id, a!.id]);
     assert.ok(compared.every((r) => r.media.some((m) => m.key === "hardest_false_negatives")));
+    // Every evaluation of a split shows the same example images, so compare can put their heatmaps side by side.
+    const examples = await services.sql<{ caption: string }[]>`
+      select caption from media where key = 'examples' and run_id in ${services.sql([a!.id, b!.id])}`;
+    assert.equal(examples.length, 2);
+    const idsOf = (caption: string) => caption.split("; ").pop()!.replace(/ \([^)]*\)/g, "");
+    assert.equal(idsOf(examples[0]!.caption), idsOf(examples[1]!.caption));
+    assert.match(idsOf(examples[0]!.caption), /pos-.*neg-/);
     await assert.rejects(viewer.runs.compare({ ids: [a!.id, "00000000-0000-4000-8000-000000000000"] }), { code: "NOT_FOUND" });
 
     const { csv } = await viewer.runs.metricsCsv({ id: teacherId });
