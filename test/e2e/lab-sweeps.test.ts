@@ -1,7 +1,7 @@
 /**
  * End to end, on real runs through Chromium: a member launches a sweep of tiny teachers (seed × 2) and watches
  * both finish, compares them, launches a sweep of heal evaluations over those teachers (teacher × sampler ×
- * steps), and opens and sorts the leaderboard and its failure gallery. Screenshots of the sweep, compare and leaderboard pages go to
+ * steps), opens and sorts the leaderboard and its failure gallery, and tags, annotates and archives a run. Screenshots of the sweep, compare and leaderboard pages go to
  * docs/screenshots/ for the README.
  */
 import assert from "node:assert/strict";
@@ -213,5 +213,34 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
     await eventually(async () => (await gallery.locator(".failure-card").count()) === 2, "the DDIM-5 evaluations only");
     const scores = await gallery.locator(".failure-scores li").allTextContents();
     assert.ok(scores.length >= 4 && scores.every((t) => /score [\d.e-]+$/.test(t)), scores.join(" | "));
+  }),
+);
+
+test("tags, notes and archive on a run page; the list filters by tag and hides archived runs", { skip, timeout: 3 * 60_000 }, () =>
+  withEvidence(app, "notes", async () => {
+    assert.equal(teacherIds.length, 2, "needs the teacher sweep");
+    await page.goto(`/runs/${teacherIds[1]}`);
+    const notes = page.getByRole("region", { name: "Notes" });
+    await notes.getByRole("button", { name: "Edit" }).click();
+    await notes.getByLabel("Run tags").fill("e2e-teachers, noisy");
+    await notes.getByLabel("Run notes").fill("Loss still falling at the end: train longer.");
+    await notes.getByRole("button", { name: "Save" }).click();
+    await notes.getByText("Loss still falling at the end: train longer.").waitFor();
+    await notes.locator(".tag", { hasText: "noisy" }).waitFor();
+
+    const csvHref = await page.getByRole("link", { name: "Download CSV" }).getAttribute("href");
+    const csv = await page.request.get(csvHref!);
+    assert.equal(csv.status(), 200);
+    assert.match((await csv.text()).split("\r\n")[0]!, /^key,step,value,wall_time$/);
+
+    await page.getByRole("button", { name: "Archive" }).click();
+    await page.getByRole("button", { name: "Unarchive" }).waitFor();
+
+    await page.goto("/?tag=noisy");
+    await page.getByRole("heading", { name: "No runs match these filters" }).waitFor(); // archived: hidden
+    await page.getByLabel("Archived").selectOption("only");
+    const table = page.getByRole("table", { name: "Runs" });
+    await eventually(async () => (await table.locator("tbody tr").count()) === 1, "the archived run");
+    assert.match((await table.locator("tbody tr").textContent()) ?? "", /teachers · seed=1.*archived/);
   }),
 );
