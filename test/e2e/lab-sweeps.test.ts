@@ -1,8 +1,8 @@
 /**
  * End to end, on real runs through Chromium: a member launches a sweep of tiny teachers (seed × 2) and watches
  * both finish, compares them, launches a sweep of heal evaluations over those teachers (teacher × sampler ×
- * steps), opens and sorts the leaderboard and its failure gallery, and tags, annotates and archives a run. Screenshots of the sweep, compare and leaderboard pages go to
- * docs/screenshots/ for the README.
+ * steps), opens and sorts the leaderboard and its failure gallery, and tags, annotates and archives a run.
+ * Screenshots of the sweep, compare and leaderboard pages go to docs/screenshots/ for the README.
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
