@@ -16,7 +16,7 @@ const skip = noChromium;
 const RUNS_TIMEOUT_MS = 10 * 60_000;
 const screenshots = path.join(root, "docs", "screenshots");
 const admin = { name: "Ada Admin", email: "ada@lab.test", password: "admin-password-1" };
-const data = JSON.stringify({ synthetic: { count: 40, seed: 3 } });
+const data = JSON.stringify({ synthetic: { count: 60, seed: 3 } });
 
 let app: RunningApp | undefined;
 let page: Page;
@@ -90,7 +90,7 @@ test("set-up, then a sweep of two teachers launches and both finish", { skip, ti
     await form.getByLabel("Name").fill("teachers");
     await form.getByLabel("Tags").fill("e2e-teachers");
     await form.getByLabel("data", { exact: true }).fill(data);
-    for (const [field, value] of Object.entries({ size: "16", crop: "0", iters: "200", batch: "8", width: "8", depth: "2", warmup: "20", evalEvery: "100" })) {
+    for (const [field, value] of Object.entries({ size: "32", crop: "0", iters: "300", batch: "8", width: "8", depth: "2", warmup: "20", evalEvery: "150" })) {
       await form.getByLabel(field, { exact: true }).fill(value);
     }
     await setAxis(form, 1, "seed", "0, 1");
@@ -137,7 +137,7 @@ test("compare the two teachers: overlaid curves, config diff, images with one st
     const samples = page.getByRole("group", { name: "Images samples" }).locator("img");
     assert.equal(await samples.count(), 2);
     const alts = await samples.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).alt));
-    assert.ok(alts.every((a) => / at step 100$/.test(a)), alts.join(" | "));
+    assert.ok(alts.every((a) => / at step 150$/.test(a)), alts.join(" | "));
     await eventually(() => samples.evaluateAll((els) => els.every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0)), "the images to load");
 
     // Wall time on the x-axis keeps both curves.
@@ -175,7 +175,10 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
 
     // The sweep's own leaderboard: one row per sampler × steps, the two teachers averaged.
     const sweepBoard = page.getByRole("region", { name: "Sweep leaderboard" }).getByRole("table", { name: "Leaderboard" });
-    await eventually(async () => (await sweepBoard.locator("tbody tr").count()) === 4, "the sweep's leaderboard");
+    await eventually(
+      async () => (await sweepBoard.locator("tbody tr td:nth-child(2)").allTextContents()).join(" ") === "2 2 2 2",
+      "the sweep's leaderboard: four rows of two runs",
+    );
     await shoot("sweep");
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Leaderboards" }).click();

@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { CartesianGrid, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from "recharts";
 import { errorText } from "@/app/_lib/errors";
 import { formatValue } from "@/app/_lib/format";
@@ -23,12 +23,13 @@ type Sort = { key: string; dir: "asc" | "desc" };
 export function Leaderboard({
   initialDataset,
   sweepId,
-  live = false,
+  refreshKey,
   failures = false,
 }: {
   initialDataset?: string;
   sweepId?: string;
-  live?: boolean;
+  /** A value that changes when the board's runs do (a sweep's finished count): the board is fetched again. */
+  refreshKey?: number;
   /** Show the failure gallery under the board. */
   failures?: boolean;
 }) {
@@ -36,7 +37,14 @@ export function Leaderboard({
   const [dataset, setDataset] = useState(initialDataset);
   const [sort, setSort] = useState<Sort | null>(null);
   const [yKey, setYKey] = useState("image_auroc");
-  const board = useQuery({ ...trpc.leaderboards.get.queryOptions({ dataset, sweepId }), refetchInterval: live ? 3000 : false });
+  const board = useQuery(trpc.leaderboards.get.queryOptions({ dataset, sweepId }));
+  const { refetch } = board;
+  const seenKey = useRef(refreshKey);
+  useEffect(() => {
+    if (seenKey.current === refreshKey) return;
+    seenKey.current = refreshKey;
+    void refetch();
+  }, [refreshKey, refetch]);
 
   if (board.error) {
     return (

@@ -110,7 +110,7 @@ export function SweepView({ id }: { id: string }) {
           <div className="section-head">
             <h2>Leaderboard of this sweep</h2>
           </div>
-          {done.length === 0 ? <p className="muted">Appears as its evaluation runs finish.</p> : <Leaderboard sweepId={id} live={active} />}
+          {done.length === 0 ? <p className="muted">Appears as its evaluation runs finish.</p> : <Leaderboard sweepId={id} refreshKey={done.length} />}
         </section>
       )}
     </div>
