@@ -34,6 +34,7 @@ after(() => app?.stop(), { timeout: 180_000 });
 
 async function shoot(name: string) {
   mkdirSync(screenshots, { recursive: true });
+  await page.mouse.move(0, 0); // no chart tooltip left open
   await page.evaluate(() => window.scrollTo(0, 0)); // else the sticky top bar lands mid-page
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
