@@ -19,6 +19,22 @@ const colorOf = (family: string) => familyColors[family] ?? "#475569";
 
 type Sort = { key: string; dir: "asc" | "desc" };
 
+/** Ticks at 1, 2 and 5 per decade spanning the values, for a log axis (Recharts leaves one nearly bare). */
+export function logTicks(values: number[]): number[] {
+  const positive = values.filter((v) => v > 0);
+  if (positive.length === 0) return [];
+  const [lo, hi] = [Math.min(...positive), Math.max(...positive)];
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = m * 10 ** e;
+      // Neighbouring ticks are at most 2.5× apart, so the first and last enclose every value.
+      if (t >= lo / 2.5 && t <= hi * 2.5) ticks.push(Number(t.toPrecision(1)));
+    }
+  }
+  return ticks;
+}
+
 /** A dataset's leaderboard (or one sweep's): a sortable table with the best per column marked, and speed vs accuracy. */
 export function Leaderboard({
   initialDataset,
@@ -88,6 +104,7 @@ export function Leaderboard({
   const accuracyColumns = b.columns.filter((c) => c.better === "max");
   const yColumn = accuracyColumns.find((c) => c.key === yKey) ?? accuracyColumns[0]!;
   const families = [...new Set(b.rows.map((r) => r.family))];
+  const xTicks = logTicks(b.rows.flatMap((r) => (r.metrics.ms_per_image ? [r.metrics.ms_per_image.mean] : [])));
   const scatter = families.map((family) => ({
     family,
     points: b.rows
@@ -202,7 +219,8 @@ export function Leaderboard({
             dataKey="x"
             name="ms / image"
             scale="log"
-            domain={["auto", "auto"]}
+            domain={xTicks.length ? [xTicks[0]!, xTicks[xTicks.length - 1]!] : ["auto", "auto"]}
+            ticks={xTicks.length ? xTicks : undefined}
             tick={{ fontSize: 11, fill: "var(--muted)" }}
             tickFormatter={(v: number) => formatValue(v)}
             stroke="var(--border)"
