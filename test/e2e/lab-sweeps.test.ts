@@ -6,31 +6,64 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import type { Locator, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { eventually } from "../helpers/db";
-import { noChromium, pathIs, root, START_TIMEOUT_MS, startApp, withEvidence, type RunningApp } from "../helpers/app";
+import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp } from "../helpers/e2e-app";
 
 const skip = noChromium;
+const root = path.resolve(__dirname, "..", "..");
+const UI_TIMEOUT_MS = 30_000;
 const RUNS_TIMEOUT_MS = 10 * 60_000;
 const screenshots = path.join(root, "docs", "screenshots");
 const admin = { name: "Ada Admin", email: "ada@lab.test", password: "admin-password-1" };
 const data = JSON.stringify({ synthetic: { count: 60, seed: 3 } });
 
 let app: RunningApp | undefined;
+let browser: Browser | undefined;
 let page: Page;
 let teacherIds: string[] = [];
 
 before(
   async () => {
     if (skip) return;
-    app = await startApp("crackdiff_e2e_lab");
-    page = app.page;
+    app = await startApp();
+    browser = await launchChromium();
+    const context = await browser.newContext({ baseURL: app.baseURL, viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(UI_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(60_000);
+    page = await context.newPage();
   },
   { timeout: START_TIMEOUT_MS + 120_000 },
 );
-after(() => app?.stop(), { timeout: 180_000 });
+after(
+  async () => {
+    await browser?.close().catch(() => {});
+    await app?.stop();
+  },
+  { timeout: 180_000 },
+);
+
+const pathIs = (p: string | RegExp) => (url: URL) => (typeof p === "string" ? url.pathname === p : p.test(url.pathname));
+
+/** Runs a test's steps; on failure adds a screenshot and the app's last lines to the error. */
+async function withEvidence(name: string, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (err) {
+    let shot = "(no screenshot)";
+    try {
+      shot = path.join(os.tmpdir(), `crackdiff-e2e-${name}-${Date.now()}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+    } catch {
+      shot = "(no screenshot)";
+    }
+    const detail = `${err instanceof Error ? err.message : String(err)}\npage: ${page?.url()}\nscreenshot: ${shot}\n--- app log (last lines) ---\n${app?.log()}`;
+    throw Object.assign(new Error(detail), { cause: err });
+  }
+}
 
 async function shoot(name: string) {
   mkdirSync(screenshots, { recursive: true });
@@ -72,7 +105,7 @@ const columnValues = (column: string) =>
     .evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-value"))));
 
 test("set-up, then a sweep of two teachers launches and both finish", { skip, timeout: RUNS_TIMEOUT_MS + 3 * 60_000 }, () =>
-  withEvidence(app, "teacher-sweep", async () => {
+  withEvidence("teacher-sweep", async () => {
     await page.goto("/setup");
     await page.getByLabel("Name").fill(admin.name);
     await page.getByLabel("Email").fill(admin.email);
@@ -104,7 +137,7 @@ test("set-up, then a sweep of two teachers launches and both finish", { skip, ti
 );
 
 test("compare the two teachers: overlaid curves, config diff, images with one step slider", { skip, timeout: 4 * 60_000 }, () =>
-  withEvidence(app, "compare", async () => {
+  withEvidence("compare", async () => {
     assert.equal(teacherIds.length, 2, "needs the teacher sweep");
     await page.goto("/");
     await page.getByLabel("Tag").selectOption("e2e-teachers");
@@ -152,7 +185,7 @@ test("compare the two teachers: overlaid curves, config diff, images with one st
 );
 
 test("a sweep of evaluations over both teachers feeds the leaderboard, which sorts", { skip, timeout: RUNS_TIMEOUT_MS + 3 * 60_000 }, () =>
-  withEvidence(app, "leaderboard", async () => {
+  withEvidence("leaderboard", async () => {
     assert.equal(teacherIds.length, 2, "needs the teacher sweep");
     await page.goto("/runs/new?mode=sweep");
     const form = page.getByRole("form", { name: "Launch a run" });
@@ -221,7 +254,7 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
 );
 
 test("tags, notes and archive on a run page; the list filters by tag and hides archived runs", { skip, timeout: 3 * 60_000 }, () =>
-  withEvidence(app, "notes", async () => {
+  withEvidence("notes", async () => {
     assert.equal(teacherIds.length, 2, "needs the teacher sweep");
     await page.goto(`/runs/${teacherIds[1]}`);
     const notes = page.getByRole("region", { name: "Notes" });
