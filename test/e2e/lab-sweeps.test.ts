@@ -269,6 +269,9 @@ test("tags, notes and archive on a run page; the list filters by tag and hides a
     const csv = await page.request.get(csvHref!);
     assert.equal(csv.status(), 200);
     assert.match((await csv.text()).split("\r\n")[0]!, /^key,step,value,wall_time$/);
+    const signedOut = await browser!.newContext({ baseURL: app!.baseURL });
+    assert.equal((await signedOut.request.get(csvHref!)).status(), 401, "the export needs a signed-in user");
+    await signedOut.close();
 
     await page.getByRole("button", { name: "Archive" }).click();
     await page.getByRole("button", { name: "Unarchive" }).waitFor();
