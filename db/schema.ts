@@ -61,8 +61,12 @@ export const runs = pgTable(
     /** The sweep (or study) this run belongs to. */
     parentId: uuid("parent_id").references((): AnyPgColumn => runs.id, { onDelete: "set null" }),
     launchedBy: uuid("launched_by").references(() => users.id),
+    /** The sweep that launched this run, one child per grid point. */
+    sweepId: uuid("sweep_id").references((): AnyPgColumn => sweeps.id, { onDelete: "set null" }),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     notes: text("notes").notNull().default(""),
+    /** Archived runs are hidden from the runs list unless asked for. */
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
     createdAt: createdAt(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
@@ -81,7 +85,29 @@ export const runs = pgTable(
     index("runs_status_idx").on(t.status, t.heartbeatAt),
     index("runs_parent_idx").on(t.parentId),
     index("runs_kind_idx").on(t.kind, t.createdAt.desc()),
+    index("runs_sweep_idx").on(t.sweepId),
+    index("runs_tags_idx").using("gin", t.tags),
   ],
+);
+
+/**
+ * A grid over config fields of one run kind: one child run per grid point (`runs.sweep_id`). The base config
+ * and the grid are kept so the sweep page can say which values each child took.
+ */
+export const sweeps = pgTable(
+  "sweeps",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    kind: text("kind").notNull(),
+    baseConfig: jsonb("base_config").$type<Record<string, unknown>>().notNull(),
+    /** [{ field: "sampler", values: ["ddpm", "ddim"] }, …]; a field may be a dotted path into the config. */
+    grid: jsonb("grid").$type<{ field: string; values: unknown[] }[]>().notNull(),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    launchedBy: uuid("launched_by").references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sweeps_created_idx").on(t.createdAt.desc())],
 );
 
 /** One row per (run, key, step): a point sent twice (a retried batch) overwrites, never duplicates. */

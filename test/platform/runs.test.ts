@@ -63,6 +63,34 @@ describe("access rules", () => {
     await assert.rejects(viewer.users.list(), { code: "FORBIDDEN" });
   });
 
+  test("lab procedures: everyone signed in reads, only members write", async () => {
+    const [anon, viewer, member] = await Promise.all([as(null), as("viewer"), as("member")]);
+    const missing = { id: "00000000-0000-4000-8000-000000000000" };
+    const sweep = { kind: "smoke" as const, name: "grid", config: { steps: 2 }, grid: [{ field: "seed", values: [1, 2] }] };
+    const reads = (c: typeof viewer) => [
+      () => c.runs.tags(),
+      () => c.runs.summaryKeys(),
+      () => c.runs.list({ tag: "x", archived: "only", sortBy: "final_loss" }),
+      () => c.runs.compare({ ids: [missing.id] }),
+      () => c.runs.metricsCsv(missing),
+      () => c.sweeps.list(),
+      () => c.sweeps.get(missing),
+      () => c.leaderboards.get({}),
+      () => c.leaderboards.csv({}),
+      () => c.leaderboards.failures({ method: "DDIM-10" }),
+    ];
+    for (const read of reads(anon)) await assert.rejects(read(), { code: "UNAUTHORIZED" });
+    // A viewer gets through the access rule: an answer, or "no such run/sweep" for the made-up id.
+    for (const read of reads(viewer)) await read().catch((err: { code?: string }) => assert.equal(err.code, "NOT_FOUND"));
+
+    await assert.rejects(anon.runs.update({ ...missing, notes: "x" }), { code: "UNAUTHORIZED" });
+    await assert.rejects(viewer.runs.update({ ...missing, notes: "x" }), { code: "FORBIDDEN" });
+    await assert.rejects(member.runs.update({ ...missing, notes: "x" }), { code: "NOT_FOUND" });
+    await assert.rejects(anon.sweeps.launch(sweep), { code: "UNAUTHORIZED" });
+    await assert.rejects(viewer.sweeps.launch(sweep), { code: "FORBIDDEN" });
+    await assert.rejects(member.sweeps.launch({ ...sweep, grid: [] }), { code: "BAD_REQUEST" });
+  });
+
   test("members cannot manage people", async () => {
     const member = await as("member");
     await assert.rejects(member.users.invite({ email: "x@lab.test", role: "member" }), { code: "FORBIDDEN" });
