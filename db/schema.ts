@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  bigint,
   bigserial,
   boolean,
   customType,
@@ -12,6 +13,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -74,15 +76,22 @@ export const runs = pgTable(
     error: text("error"),
     cancelRequested: boolean("cancel_requested").notNull().default(false),
   },
+  // The runs list pages by keyset on (created_at, id), newest first: a backward scan of each of these indexes
+  // yields that order for its filter, so a page reads only its own rows.
   (t) => [
-    index("runs_created_idx").on(t.createdAt.desc()),
+    index("runs_created_idx").on(t.createdAt, t.id),
     index("runs_status_idx").on(t.status, t.heartbeatAt),
-    index("runs_parent_idx").on(t.parentId),
-    index("runs_kind_idx").on(t.kind, t.createdAt.desc()),
+    index("runs_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("runs_parent_idx").on(t.parentId, t.createdAt, t.id),
+    index("runs_kind_idx").on(t.kind, t.createdAt, t.id),
+    index("runs_tags_idx").using("gin", t.tags),
   ],
 );
 
-/** One row per (run, key, step): a point sent twice (a retried batch) overwrites, never duplicates. */
+/**
+ * One row per (run, key, step): the first write of a point wins, so a retried batch never duplicates.
+ * Charts read the rollups below, not these rows; these serve zoomed-in detail and live tails.
+ */
 export const metrics = pgTable(
   "metrics",
   {
@@ -93,6 +102,39 @@ export const metrics = pgTable(
     wallTime: timestamp("wall_time", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.key, t.step] })],
+);
+
+/** One row per series: its size and extent, kept with every write so a chart knows its range at once. */
+export const metricSeries = pgTable(
+  "metric_series",
+  {
+    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    count: integer("count").notNull(),
+    firstStep: integer("first_step").notNull(),
+    lastStep: integer("last_step").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] })],
+);
+
+/**
+ * Multi-resolution rollups of each series: at level L a row covers the 16^L steps [bucket·16^L, (bucket+1)·16^L)
+ * and keeps their min, max, sum and count, so a chart of any range reads at most ~16 rows per bucket it draws.
+ * Updated by the same statement that inserts the points.
+ */
+export const metricRollups = pgTable(
+  "metric_rollups",
+  {
+    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    level: smallint("level").notNull(),
+    bucket: integer("bucket").notNull(),
+    min: doublePrecision("min").notNull(),
+    max: doublePrecision("max").notNull(),
+    sum: doublePrecision("sum").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
 );
 
 export const media = pgTable(
@@ -109,7 +151,7 @@ export const media = pgTable(
   (t) => [uniqueIndex("media_run_key_step_idx").on(t.runId, t.key, t.step)],
 );
 
-/** Checkpoints and other files a run produces. */
+/** Checkpoints and other files a run produces; their bytes live in `artifact_chunks`. */
 export const artifacts = pgTable(
   "artifacts",
   {
@@ -117,12 +159,22 @@ export const artifacts = pgTable(
     runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     kind: text("kind").notNull(),
-    bytes: bytea("bytes").notNull(),
     size: integer("size").notNull(),
     meta: jsonb("meta").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("artifacts_run_name_idx").on(t.runId, t.name)],
+);
+
+/** An artifact's bytes in fixed-size pieces, so neither writer nor reader ever holds a whole checkpoint. */
+export const artifactChunks = pgTable(
+  "artifact_chunks",
+  {
+    artifactId: bigint("artifact_id", { mode: "number" }).notNull().references(() => artifacts.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    bytes: bytea("bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.artifactId, t.seq] })],
 );
 
 export const runLogs = pgTable(

@@ -26,7 +26,9 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
   const [kind, setKind] = useState(initial.kind);
   const [q, setQ] = useState(initial.q);
   const [search, setSearch] = useState(initial.q.trim());
-  const [offset, setOffset] = useState(0);
+  // Keyset paging: the cursors of the pages visited, so "Newer" goes back without offsets.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const page = cursors.length - 1;
 
   // Debounce the name search; keep the filters in the address bar so a view can be shared.
   useEffect(() => {
@@ -34,7 +36,7 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
     return () => clearTimeout(id);
   }, [q]);
   useEffect(() => {
-    setOffset(0);
+    setCursors([undefined]);
     const params = new URLSearchParams();
     if (status) params.set("status", status);
     if (kind) params.set("kind", kind);
@@ -50,7 +52,7 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
       kind: (kind || undefined) as RunsListInput["kind"],
       search: search || undefined,
       limit: PAGE,
-      offset,
+      cursor: cursors[page],
     }),
     placeholderData: keepPreviousData,
     // Live while anything moves; a slow refresh otherwise, so runs others launch show up.
@@ -225,13 +227,18 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
 
       {total > PAGE && (
         <div className="pager">
-          <button type="button" className="btn small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+          <button type="button" className="btn small" disabled={page === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
             ← Newer
           </button>
           <span className="muted">
-            {offset + 1}–{Math.min(offset + PAGE, total)} of {total}
+            {page * PAGE + 1}–{Math.min((page + 1) * PAGE, total)} of {total}
           </span>
-          <button type="button" className="btn small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
+          <button
+            type="button"
+            className="btn small"
+            disabled={!list.data?.nextCursor}
+            onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data.nextCursor!])}
+          >
             Older →
           </button>
         </div>

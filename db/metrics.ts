@@ -1,0 +1,181 @@
+/**
+ * Metric series storage: raw points plus multi-resolution rollups, written together by one statement per batch,
+ * so a chart of any series and range costs a bounded number of rows however long the run.
+ *
+ * Rollup level L (1…ROLLUP_LEVELS) covers 16^L steps per row: 16, 256, 4096, 65 536. A chart of a range R in B
+ * buckets reads the coarsest level whose rows are no wider than R/B, hence at most ~16·B rows; below 16 steps per
+ * bucket it reads the raw points (at most ~16·B of them too).
+ */
+import type { Sql } from "./client";
+
+export const ROLLUP_LEVELS = 4;
+const LEVEL_BITS = 4; // 16 = 2^4 steps more per level
+
+export interface MetricPoint {
+  key: string;
+  step: number;
+  value: number;
+  /** ISO time the point was logged. */
+  wallTime: string;
+}
+
+/**
+ * Inserts one run's points and folds them into its rollups and series rows, in one statement. A point whose
+ * (key, step) is already stored is skipped and not counted again, so resending a batch (a retry after a lost
+ * reply) changes nothing. `points` must not repeat a (key, step). Returns how many points were new.
+ */
+export async function writePoints(sql: Sql, runId: string, points: readonly MetricPoint[]): Promise<number> {
+  if (points.length === 0) return 0;
+  const keys = points.map((p) => p.key);
+  const steps = points.map((p) => p.step);
+  const values = points.map((p) => p.value);
+  const times = points.map((p) => p.wallTime);
+  // Arrays as four parameters, not four per row: the statement's size and parse time stay constant. Times go as
+  // text: the driver setup leaves timestamp arrays unserialised.
+  const [row] = await sql<{ inserted: number }[]>`
+    with inserted as (
+      insert into metrics (run_id, key, step, value, wall_time)
+      select ${runId}::uuid, key, step, value, wall_time::timestamptz
+      from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::text[]) as p(key, step, value, wall_time)
+      on conflict (run_id, key, step) do nothing
+      returning key, step, value
+    ), rollups as (
+      insert into metric_rollups as r (run_id, key, level, bucket, min, max, sum, count)
+      select ${runId}::uuid, key, level, bucket, min(value), max(value), sum(value), count(*)
+      from (
+        select key, level, step >> (level * ${LEVEL_BITS}::int) as bucket, value
+        from inserted, generate_series(1, ${ROLLUP_LEVELS}::int) as level
+      ) as points
+      group by key, level, bucket
+      on conflict (run_id, key, level, bucket) do update set
+        min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
+        sum = r.sum + excluded.sum, count = r.count + excluded.count
+    ), series as (
+      insert into metric_series as s (run_id, key, count, first_step, last_step)
+      select ${runId}::uuid, key, count(*), min(step), max(step) from inserted group by key
+      on conflict (run_id, key) do update set
+        count = s.count + excluded.count,
+        first_step = least(s.first_step, excluded.first_step), last_step = greatest(s.last_step, excluded.last_step)
+    )
+    select count(*)::int as inserted from inserted`;
+  return row?.inserted ?? 0;
+}
+
+/** A chart point: the steps [step, step + width) of one bucket, with their extremes and mean. */
+export interface Bucket {
+  step: number;
+  min: number;
+  max: number;
+  /** The mean of the bucket's points (the point's value when the bucket holds one). */
+  value: number;
+  count: number;
+}
+
+export interface SeriesView {
+  runId: string;
+  key: string;
+  /** Points stored in the whole series. */
+  total: number;
+  firstStep: number;
+  lastStep: number;
+  /** Steps per bucket: 1 means the points themselves. */
+  width: number;
+  points: Bucket[];
+}
+
+export interface SeriesQuery {
+  runId: string;
+  key: string;
+  /** At most this many buckets (one more where the range straddles an alignment boundary). */
+  maxBuckets: number;
+  /** Inclusive step range; default the whole series. */
+  from?: number;
+  to?: number;
+}
+
+/** Steps per bucket and the level to read for a range of `span` steps shown in at most `maxBuckets` buckets. */
+export function bucketPlan(span: number, maxBuckets: number): { width: number; level: number } {
+  const want = Math.max(1, Math.ceil(span / Math.max(1, maxBuckets - 1)));
+  let level = 0;
+  while (level < ROLLUP_LEVELS && 16 ** (level + 1) <= want) level++;
+  const unit = 16 ** level;
+  return { width: unit * Math.ceil(want / unit), level };
+}
+
+/** A series downsampled to buckets that keep each one's min and max, read from the rollups where it pays. */
+export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView | null> {
+  const [series] = await sql<{ count: number; first_step: number; last_step: number }[]>`
+    select count, first_step, last_step from metric_series where run_id = ${q.runId} and key = ${q.key}`;
+  if (!series) return null;
+  const start = Math.max(q.from ?? series.first_step, series.first_step);
+  const end = Math.min(q.to ?? series.last_step, series.last_step);
+  const { width, level } = bucketPlan(Math.max(1, end - start + 1), q.maxBuckets);
+  const view = { runId: q.runId, key: q.key, total: series.count, firstStep: series.first_step, lastStep: series.last_step, width };
+  if (end < start) return { ...view, points: [] };
+  // Whole buckets only: the range widens to bucket boundaries, so every bucket drawn covers all its steps.
+  const from = Math.floor(start / width) * width;
+  const to = Math.floor(end / width) * width + width - 1;
+  type Row = { b: number; min: number; max: number; sum: number; count: number };
+  let rows: Row[];
+  if (level === 0) {
+    rows = await sql<Row[]>`
+      select floor(step / ${width}::float8)::int as b, min(value) as min, max(value) as max, sum(value) as sum, count(*)::int as count
+      from metrics where run_id = ${q.runId} and key = ${q.key} and step between ${from} and ${to}
+      group by 1 order by 1`;
+  } else {
+    const shift = level * LEVEL_BITS;
+    const perBucket = width >> shift; // rollup rows per chart bucket
+    rows = await sql<Row[]>`
+      select floor(bucket / ${perBucket}::float8)::int as b, min(min) as min, max(max) as max, sum(sum) as sum, sum(count)::int as count
+      from metric_rollups
+      where run_id = ${q.runId} and key = ${q.key} and level = ${level} and bucket between ${from >> shift} and ${to >> shift}
+      group by 1 order by 1`;
+  }
+  return {
+    ...view,
+    points: rows.map((r) => ({ step: r.b * width, min: r.min, max: r.max, value: r.sum / r.count, count: r.count })),
+  };
+}
+
+/** The keys a run has logged, with each series' size. */
+export async function seriesOf(sql: Sql, runId: string): Promise<{ key: string; total: number; lastStep: number }[]> {
+  const rows = await sql<{ key: string; count: number; last_step: number }[]>`
+    select key, count, last_step from metric_series where run_id = ${runId} order by key`;
+  return rows.map((r) => ({ key: r.key, total: r.count, lastStep: r.last_step }));
+}
+
+export interface Tail {
+  key: string;
+  total: number;
+  /** The points after the step the reader last saw, in step order. */
+  points: { step: number; value: number }[];
+  /** More new points exist than `limit`: the reader should re-read the downsampled series instead. */
+  more: boolean;
+}
+
+/**
+ * What a live chart has not seen yet: for each key, the points after `after[key]` (every point of a key the reader
+ * does not know yet), up to `limit` per key.
+ */
+export async function readTails(sql: Sql, runId: string, after: Record<string, number>, limit: number): Promise<Tail[]> {
+  const keys = await seriesOf(sql, runId);
+  const changed = keys.filter((k) => !(k.key in after) || k.lastStep > after[k.key]!);
+  if (changed.length === 0) return [];
+  const rows = await sql<{ key: string; step: number; value: number }[]>`
+    select k.key, m.step, m.value
+    from unnest(${changed.map((k) => k.key)}::text[], ${changed.map((k) => after[k.key] ?? -2147483648)}::int[]) as k(key, after)
+    cross join lateral (
+      select step, value from metrics where run_id = ${runId} and key = k.key and step > k.after order by step limit ${limit + 1}
+    ) m
+    order by k.key, m.step`;
+  const byKey = new Map<string, { step: number; value: number }[]>();
+  for (const r of rows) {
+    const list = byKey.get(r.key) ?? [];
+    list.push({ step: r.step, value: r.value });
+    byKey.set(r.key, list);
+  }
+  return changed.map((k) => {
+    const points = byKey.get(k.key) ?? [];
+    return { key: k.key, total: k.total, points: points.slice(0, limit), more: points.length > limit };
+  });
+}
