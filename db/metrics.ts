@@ -32,33 +32,61 @@ export async function writePoints(sql: Sql, runId: string, points: readonly Metr
   const times = points.map((p) => p.wallTime);
   // Arrays as four parameters, not four per row: the statement's size and parse time stay constant. Times go as
   // text: the driver setup leaves timestamp arrays unserialised.
-  const [row] = await sql<{ inserted: number }[]>`
+  const input = sql`
+    select ${runId}::uuid as run_id, key, step, value, wall_time::timestamptz as wall_time
+    from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::text[]) as p(key, step, value, wall_time)`;
+  try {
+    // The usual case, a batch of new points: a plain insert, twice as fast as one that checks each row for a
+    // conflict. A point already stored fails the whole statement, and nothing of it is written…
+    const [row] = await sql<{ n: number }[]>`
+      with input as (${input}),
+      inserted as (insert into metrics (run_id, key, step, value, wall_time) select * from input)
+      ${foldIntoRollups(sql, runId, sql`input`)}`;
+    return row!.n;
+  } catch (err) {
+    if ((err as { code?: string }).code !== "23505") throw err;
+  }
+  // …so a resent batch is written again point by point, its stored points skipped and left out of the rollups.
+  const [row] = await sql<{ n: number }[]>`
     with inserted as (
-      insert into metrics (run_id, key, step, value, wall_time)
-      select ${runId}::uuid, key, step, value, wall_time::timestamptz
-      from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::text[]) as p(key, step, value, wall_time)
+      insert into metrics (run_id, key, step, value, wall_time) ${input}
       on conflict (run_id, key, step) do nothing
       returning key, step, value
+    )
+    ${foldIntoRollups(sql, runId, sql`inserted`)}`;
+  return row!.n;
+}
+
+/**
+ * The rest of writePoints' statement: adds the points of CTE `source` to the rollups (level 1 from the points,
+ * the coarser levels from level 1) and to the series rows; selects how many points there were as `n`.
+ */
+function foldIntoRollups(sql: Sql, runId: string, source: ReturnType<Sql>) {
+  return sql`
+    , level1 as (
+      select key, step >> ${LEVEL_BITS}::int as bucket, min(value) as min, max(value) as max, sum(value) as sum,
+        count(*)::int as count, min(step) as first_step, max(step) as last_step
+      from ${source} group by 1, 2
+    ), rolled as (
+      select key, 1 as level, bucket, min, max, sum, count from level1
+      union all
+      select key, level, bucket >> ((level - 1) * ${LEVEL_BITS}::int), min(min), max(max), sum(sum), sum(count)::int
+      from level1, generate_series(2, ${ROLLUP_LEVELS}::int) as level
+      group by 1, 2, 3
     ), rollups as (
       insert into metric_rollups as r (run_id, key, level, bucket, min, max, sum, count)
-      select ${runId}::uuid, key, level, bucket, min(value), max(value), sum(value), count(*)
-      from (
-        select key, level, step >> (level * ${LEVEL_BITS}::int) as bucket, value
-        from inserted, generate_series(1, ${ROLLUP_LEVELS}::int) as level
-      ) as points
-      group by key, level, bucket
+      select ${runId}::uuid, key, level, bucket, min, max, sum, count from rolled
       on conflict (run_id, key, level, bucket) do update set
         min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
         sum = r.sum + excluded.sum, count = r.count + excluded.count
     ), series as (
       insert into metric_series as s (run_id, key, count, first_step, last_step)
-      select ${runId}::uuid, key, count(*), min(step), max(step) from inserted group by key
+      select ${runId}::uuid, key, sum(count), min(first_step), max(last_step) from level1 group by key
       on conflict (run_id, key) do update set
         count = s.count + excluded.count,
         first_step = least(s.first_step, excluded.first_step), last_step = greatest(s.last_step, excluded.last_step)
     )
-    select count(*)::int as inserted from inserted`;
-  return row?.inserted ?? 0;
+    select coalesce(sum(count), 0)::int as n from level1`;
 }
 
 /** A chart point: the steps [step, step + width) of one bucket, with their extremes and mean. */

@@ -35,9 +35,10 @@ async function* unevenParts(bytes: Buffer): AsyncGenerator<Uint8Array> {
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Buffer; largestRead: number }> {
   const parts: Uint8Array[] = [];
   let largestRead = 0;
-  for await (const part of stream) {
-    parts.push(part);
-    largestRead = Math.max(largestRead, part.byteLength);
+  const reader = stream.getReader();
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    parts.push(part.value);
+    largestRead = Math.max(largestRead, part.value.byteLength);
   }
   return { bytes: Buffer.concat(parts), largestRead };
 }
