@@ -15,8 +15,8 @@ export interface MetricPoint {
   key: string;
   step: number;
   value: number;
-  /** ISO time the point was logged. */
-  wallTime: string;
+  /** When the point was logged, in ms since the epoch. */
+  wallTime: number;
 }
 
 /**
@@ -31,10 +31,10 @@ export async function writePoints(sql: Sql, runId: string, points: readonly Metr
   const values = points.map((p) => p.value);
   const times = points.map((p) => p.wallTime);
   // Arrays as four parameters, not four per row: the statement's size and parse time stay constant. Times go as
-  // text: the driver setup leaves timestamp arrays unserialised.
+  // epoch milliseconds, which parse faster than timestamp text.
   const input = sql`
-    select ${runId}::uuid as run_id, key, step, value, wall_time::timestamptz as wall_time
-    from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::text[]) as p(key, step, value, wall_time)`;
+    select ${runId}::uuid as run_id, key, step, value, to_timestamp(wall_ms / 1000) as wall_time
+    from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::float8[]) as p(key, step, value, wall_ms)`;
   try {
     // The usual case, a batch of new points: a plain insert, twice as fast as one that checks each row for a
     // conflict. A point already stored fails the whole statement, and nothing of it is written…

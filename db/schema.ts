@@ -91,11 +91,13 @@ export const runs = pgTable(
 /**
  * One row per (run, key, step): the first write of a point wins, so a retried batch never duplicates.
  * Charts read the rollups below, not these rows; these serve zoomed-in detail and live tails.
+ * No foreign key here or on the rollups: its check per inserted row would cost more than the insert itself.
+ * `metric_series` (one row per key) holds the key to `runs`, and a trigger deletes a run's points with the run.
  */
 export const metrics = pgTable(
   "metrics",
   {
-    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    runId: uuid("run_id").notNull(),
     key: text("key").notNull(),
     step: integer("step").notNull(),
     value: doublePrecision("value").notNull(),
@@ -125,7 +127,7 @@ export const metricSeries = pgTable(
 export const metricRollups = pgTable(
   "metric_rollups",
   {
-    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    runId: uuid("run_id").notNull(),
     key: text("key").notNull(),
     level: smallint("level").notNull(),
     bucket: integer("bucket").notNull(),

@@ -39,8 +39,7 @@ export class DbRunLogger implements RunLogger {
   }
 
   metrics(step: number, values: Record<string, number>): Promise<void> {
-    // ISO text, not Date: Drizzle's driver setup makes postgres.js pass timestamps through unserialised.
-    const wallTime = new Date().toISOString();
+    const wallTime = Date.now();
     for (const [key, value] of Object.entries(values)) {
       if (!Number.isFinite(value)) continue; // NaN/Inf are not plottable; the summary carries divergence
       this.points.set(`${key}\u0000${step}`, { key, step, value, wallTime });

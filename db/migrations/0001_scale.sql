@@ -26,11 +26,12 @@ CREATE TABLE "metric_series" (
 	CONSTRAINT "metric_series_run_id_key_pk" PRIMARY KEY("run_id","key")
 );
 --> statement-breakpoint
+ALTER TABLE "metrics" DROP CONSTRAINT "metrics_run_id_runs_id_fk";
+--> statement-breakpoint
 DROP INDEX "runs_created_idx";--> statement-breakpoint
 DROP INDEX "runs_parent_idx";--> statement-breakpoint
 DROP INDEX "runs_kind_idx";--> statement-breakpoint
 ALTER TABLE "artifact_chunks" ADD CONSTRAINT "artifact_chunks_artifact_id_artifacts_id_fk" FOREIGN KEY ("artifact_id") REFERENCES "public"."artifacts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "metric_rollups" ADD CONSTRAINT "metric_rollups_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "metric_series" ADD CONSTRAINT "metric_series_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "runs_status_created_idx" ON "runs" USING btree ("status","created_at","id");--> statement-breakpoint
 CREATE INDEX "runs_tags_idx" ON "runs" USING gin ("tags");--> statement-breakpoint
@@ -49,4 +50,12 @@ SELECT "id", "piece", substring("bytes" from "piece" * 1048576 + 1 for 1048576)
 FROM "artifacts", generate_series(0, greatest(0, (length("bytes") - 1) / 1048576)) AS "piece";--> statement-breakpoint
 ALTER TABLE "artifacts" DROP COLUMN "bytes";--> statement-breakpoint
 -- Checkpoints are float weights that do not compress: store chunks uncompressed instead of trying on each write.
-ALTER TABLE "artifact_chunks" ALTER COLUMN "bytes" SET STORAGE EXTERNAL;
+ALTER TABLE "artifact_chunks" ALTER COLUMN "bytes" SET STORAGE EXTERNAL;--> statement-breakpoint
+-- A run's points and rollups go with it (they have no foreign key: see db/schema.ts).
+CREATE FUNCTION "delete_run_metrics"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM "metrics" WHERE "run_id" = OLD."id";
+  DELETE FROM "metric_rollups" WHERE "run_id" = OLD."id";
+  RETURN OLD;
+END $$;--> statement-breakpoint
+CREATE TRIGGER "runs_delete_metrics" AFTER DELETE ON "runs" FOR EACH ROW EXECUTE FUNCTION "delete_run_metrics"();

@@ -33,7 +33,7 @@ function series(key: string, steps: number[], seed: number): MetricPoint[] {
   const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   return steps.map((step) => {
     const spike = rand() < 0.002 ? (rand() < 0.5 ? -50 : 50) : 0;
-    return { key, step, value: Math.exp(-step / 20_000) + 0.05 * rand() + spike, wallTime: new Date(1e12 + step).toISOString() };
+    return { key, step, value: Math.exp(-step / 20_000) + 0.05 * rand() + spike, wallTime: 1e12 + step };
   });
 }
 
@@ -120,6 +120,9 @@ describe("downsampled reads", () => {
     assert.equal(view.width, 1);
     assert.deepEqual(view.points.map((b) => ({ step: b.step, value: b.value })), points.map((p) => ({ step: p.step, value: p.value })));
     assert.equal(await readSeries(sql, { runId, key: "nope", maxBuckets: 1000 }), null);
+    const times = await sql<{ ms: number }[]>`
+      select (extract(epoch from wall_time) * 1000)::float8 as ms from metrics where run_id = ${runId} order by step`;
+    assert.deepEqual(times.map((t) => t.ms), points.map((p) => p.wallTime), "wall times are kept to the millisecond");
   });
 });
 
@@ -178,6 +181,16 @@ describe("ingestion", () => {
     assert.deepEqual(s.rollups, Array(ROLLUP_LEVELS).fill(6000));
     const view = (await readSeries(sql, { runId, key: "train/loss", maxBuckets: 10 }))!;
     assert.equal(view.points.reduce((a, b) => a + b.count, 0), 6000);
+  });
+
+  test("deleting a run deletes its points, rollups and series", async () => {
+    const runId = await newRun();
+    const keep = await newRun();
+    await writePoints(sql, runId, series("train/loss", [1, 2, 3, 40], 11));
+    await writePoints(sql, keep, series("train/loss", [1, 2], 12));
+    await sql`delete from runs where id = ${runId}`;
+    assert.deepEqual(await stored(runId), { raw: 0, rollups: [], series: 0, levels: 0 });
+    assert.equal((await stored(keep)).raw, 2);
   });
 
   test("the logger retries a write whose reply was lost, without duplicates, and bounds its buffer", { timeout: 120_000 }, async () => {

@@ -71,7 +71,7 @@ async function seedSeries(sql: Sql, runId: string, points: number): Promise<numb
   const batch = 50_000;
   for (let at = 0; at < points; at += batch) {
     const chunk: MetricPoint[] = [];
-    const wallTime = new Date().toISOString();
+    const wallTime = Date.now();
     for (let step = at; step < Math.min(points, at + batch); step++) {
       // A decaying loss with noise and rare spikes: the shape a chart must not flatten.
       const value = Math.exp(-step / 200_000) + 0.05 * Math.sin(step * 12.9898) + (step % 50_021 === 0 ? 5 : 0);
