@@ -134,6 +134,13 @@ async function bench(url: string, args: Args, where: string): Promise<Record<str
     const seedRate = await seedSeries(sql, longRun!.id, seriesPoints);
     await sql`vacuum analyze`;
 
+    // The ceiling on this machine right now: one in-server insert of as many keyed points, no client at all.
+    const ideal = await timed(async () => {
+      await sql`create table bench_ideal (like metrics including all)`;
+      await sql`insert into bench_ideal (run_id, key, step, value) select ${longRun!.id}::uuid, 'k' || (i % ${keys}), i, random() from generate_series(1, ${loggers * perLogger}) as i`;
+    });
+    await sql`drop table bench_ideal`;
+
     const ingestRuns = await sql<{ id: string }[]>`
       insert into runs (kind, name, status, config) select 'ddpm-train', 'ingest-' || i, 'running', '{}' from generate_series(1, ${loggers}) as i returning id`;
 
@@ -205,6 +212,8 @@ async function bench(url: string, args: Args, where: string): Promise<Record<str
       lost_points: sent - stored,
       ingest_seconds: Math.round(seconds * 100) / 100,
       ingest_points_per_s: Math.round(sent / seconds),
+      /** One in-server insert of the same number of keyed points, measured just before: the machine's ceiling now. */
+      ideal_insert_points_per_s: Math.round((loggers * perLogger) / (ideal / 1000)),
       runs_list_p50_ms: listAll.p50_ms,
       /** The worst of the list variants' p95s. */
       runs_list_p95_ms: worstList,
