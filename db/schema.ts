@@ -93,6 +93,7 @@ export const runs = pgTable(
  * Charts read the rollups below, not these rows; these serve zoomed-in detail and live tails.
  * No foreign key here or on the rollups: its check per inserted row would cost more than the insert itself.
  * `metric_series` (one row per key) holds the key to `runs`, and a trigger deletes a run's points with the run.
+ * In these three tables `key` has the "C" collation (set in the migration): the keys compare byte by byte.
  */
 export const metrics = pgTable(
   "metrics",
