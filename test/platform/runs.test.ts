@@ -106,6 +106,11 @@ describe("config validation", () => {
     });
     await assert.rejects(member.runs.launch({ kind: "smoke", config: { stepz: 3 } }), /stepz/);
     await assert.rejects(member.runs.launch({ kind: "nope" as "smoke", config: {} }), { code: "BAD_REQUEST" });
+    await assert.rejects(member.runs.list({ cursor: "not-a-cursor" }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "BAD_REQUEST");
+      assert.match(err.message, /^cursor:/);
+      return true;
+    });
   });
 
   test("a rejected launch leaves neither a run nor a job behind", async () => {
