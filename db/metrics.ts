@@ -2,14 +2,20 @@
  * Metric series storage: raw points plus multi-resolution rollups, written together by one statement per batch,
  * so a chart of any series and range costs a bounded number of rows however long the run.
  *
- * Rollup level L (1…ROLLUP_LEVELS) covers 16^L steps per row: 16, 256, 4096, 65 536. A chart of a range R in B
- * buckets reads the coarsest level whose rows are no wider than R/B, hence at most ~16·B rows; below 16 steps per
- * bucket it reads the raw points (at most ~16·B of them too).
+ * Rollup level L (1…ROLLUP_LEVELS) covers 4^(L+1) steps per row: 16, 64, 256, … 65,536. A chart of a range R in B
+ * buckets reads the coarsest level whose rows are no wider than R/B, hence at most ~4·B rows; below 16 steps per
+ * bucket it reads the raw points (at most ~16·B of them).
  */
 import type { Sql } from "./client";
 
-export const ROLLUP_LEVELS = 4;
-const LEVEL_BITS = 4; // 16 = 2^4 steps more per level
+export const ROLLUP_LEVELS = 7;
+const FIRST_SHIFT = 4; // level 1: 2^4 = 16 steps per row
+const LEVEL_SHIFT = 2; // each level 2^2 = 4 times wider than the one below
+
+/** log2 of the steps per row at a level (0: the points themselves). */
+function shiftOf(level: number): number {
+  return level === 0 ? 0 : FIRST_SHIFT + (level - 1) * LEVEL_SHIFT;
+}
 
 export interface MetricPoint {
   key: string;
@@ -64,13 +70,13 @@ export async function writePoints(sql: Sql, runId: string, points: readonly Metr
 function foldIntoRollups(sql: Sql, runId: string, source: ReturnType<Sql>) {
   return sql`
     , level1 as (
-      select key, step >> ${LEVEL_BITS}::int as bucket, min(value) as min, max(value) as max, sum(value) as sum,
+      select key, step >> ${FIRST_SHIFT}::int as bucket, min(value) as min, max(value) as max, sum(value) as sum,
         count(*)::int as count, min(step) as first_step, max(step) as last_step
       from ${source} group by 1, 2
     ), rolled as (
       select key, 1 as level, bucket, min, max, sum, count from level1
       union all
-      select key, level, bucket >> ((level - 1) * ${LEVEL_BITS}::int), min(min), max(max), sum(sum), sum(count)::int
+      select key, level, bucket >> ((level - 1) * ${LEVEL_SHIFT}::int), min(min), max(max), sum(sum), sum(count)::int
       from level1, generate_series(2, ${ROLLUP_LEVELS}::int) as level
       group by 1, 2, 3
     ), rollups as (
@@ -125,8 +131,8 @@ export interface SeriesQuery {
 export function bucketPlan(span: number, maxBuckets: number): { width: number; level: number } {
   const want = Math.max(1, Math.ceil(span / Math.max(1, maxBuckets - 1)));
   let level = 0;
-  while (level < ROLLUP_LEVELS && 16 ** (level + 1) <= want) level++;
-  const unit = 16 ** level;
+  while (level < ROLLUP_LEVELS && 2 ** shiftOf(level + 1) <= want) level++;
+  const unit = 2 ** shiftOf(level);
   return { width: unit * Math.ceil(want / unit), level };
 }
 
@@ -151,7 +157,7 @@ export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView |
       from metrics where run_id = ${q.runId} and key = ${q.key} and step between ${from} and ${to}
       group by 1 order by 1`;
   } else {
-    const shift = level * LEVEL_BITS;
+    const shift = shiftOf(level);
     const perBucket = width >> shift; // rollup rows per chart bucket
     rows = await sql<Row[]>`
       select floor(bucket / ${perBucket}::float8)::int as b, min(min) as min, max(max) as max, sum(sum) as sum, sum(count)::int as count

@@ -121,8 +121,8 @@ export const metricSeries = pgTable(
 );
 
 /**
- * Multi-resolution rollups of each series: at level L a row covers the 16^L steps [bucket·16^L, (bucket+1)·16^L)
- * and keeps their min, max, sum and count, so a chart of any range reads at most ~16 rows per bucket it draws.
+ * Multi-resolution rollups of each series: at level L (1–7) a row covers the w = 4^(L+1) steps [bucket·w, (bucket+1)·w)
+ * and keeps their min, max, sum and count, so a chart of any range reads at most ~4 rows per bucket it draws.
  * Updated by the same statement that inserts the points.
  */
 export const metricRollups = pgTable(

@@ -44,8 +44,8 @@ CREATE INDEX "runs_kind_idx" ON "runs" USING btree ("kind","created_at","id");--
 INSERT INTO "metric_series" ("run_id", "key", "count", "first_step", "last_step")
 SELECT "run_id", "key", count(*), min("step"), max("step") FROM "metrics" GROUP BY "run_id", "key";--> statement-breakpoint
 INSERT INTO "metric_rollups" ("run_id", "key", "level", "bucket", "min", "max", "sum", "count")
-SELECT "run_id", "key", "level", "step" >> ("level" * 4), min("value"), max("value"), sum("value"), count(*)
-FROM "metrics", generate_series(1, 4) AS "level" GROUP BY 1, 2, 3, 4;--> statement-breakpoint
+SELECT "run_id", "key", "level", "step" >> (2 + 2 * "level"), min("value"), max("value"), sum("value"), count(*)
+FROM "metrics", generate_series(1, 7) AS "level" GROUP BY 1, 2, 3, 4;--> statement-breakpoint
 -- Existing artifacts move into 1 MiB chunks before their column goes.
 INSERT INTO "artifact_chunks" ("artifact_id", "seq", "bytes")
 SELECT "id", "piece", substring("bytes" from "piece" * 1048576 + 1 for 1048576)
