@@ -32,15 +32,19 @@ export interface MetricPoint {
  */
 export async function writePoints(sql: Sql, runId: string, points: readonly MetricPoint[]): Promise<number> {
   if (points.length === 0) return 0;
-  const keys = points.map((p) => p.key);
+  // Arrays as parameters, not values per row: the statement's size and parse time stay constant. Each array costs
+  // its parsing, so keys go as indexes into the batch's distinct keys and times as whole ms after the first.
+  const distinctKeys = [...new Set(points.map((p) => p.key))];
+  const keyIndex = new Map(distinctKeys.map((k, i) => [k, i + 1]));
+  const since = points.reduce((t, p) => Math.min(t, p.wallTime), Infinity);
+  const keys = points.map((p) => keyIndex.get(p.key)!);
   const steps = points.map((p) => p.step);
   const values = points.map((p) => p.value);
-  const times = points.map((p) => p.wallTime);
-  // Arrays as four parameters, not four per row: the statement's size and parse time stay constant. Times go as
-  // epoch milliseconds, which parse faster than timestamp text.
+  const times = points.map((p) => Math.round(p.wallTime - since));
   const input = sql`
-    select ${runId}::uuid as run_id, key, step, value, to_timestamp(wall_ms / 1000) as wall_time
-    from unnest(${keys}::text[], ${steps}::int[], ${values}::float8[], ${times}::float8[]) as p(key, step, value, wall_ms)`;
+    select ${runId}::uuid as run_id, (${distinctKeys}::text[])[k] as key, step, value,
+      to_timestamp((${since}::float8 + dt) / 1000) as wall_time
+    from unnest(${keys}::int[], ${steps}::int[], ${values}::float8[], ${times}::int[]) as p(k, step, value, dt)`;
   try {
     // The usual case, a batch of new points: a plain insert, twice as fast as one that checks each row for a
     // conflict. A point already stored fails the whole statement, and nothing of it is written…
