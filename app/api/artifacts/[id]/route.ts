@@ -1,6 +1,5 @@
-/** Downloads a run's artifact (a checkpoint, say). */
-import { eq } from "drizzle-orm";
-import { artifacts } from "@/db/schema";
+/** Downloads a run's artifact (a checkpoint, say), streamed from the database piece by piece. */
+import { artifactStream, findArtifact } from "@/db/artifacts";
 import { sessionUserId } from "@/server/auth/options";
 import { services } from "@/server/services";
 
@@ -8,12 +7,14 @@ export async function GET(_req: Request, { params }: { params: Promise<{ id: str
   if (!(await sessionUserId())) return new Response("sign in first", { status: 401 });
   const id = Number((await params).id);
   if (!Number.isSafeInteger(id)) return new Response("bad id", { status: 400 });
-  const [row] = await services().db.select().from(artifacts).where(eq(artifacts.id, id));
-  if (!row) return new Response("not found", { status: 404 });
-  return new Response(new Uint8Array(row.bytes), {
+  const { sql } = services();
+  const info = await findArtifact(sql, { id });
+  if (!info) return new Response("not found", { status: 404 });
+  return new Response(artifactStream(sql, id), {
     headers: {
       "content-type": "application/octet-stream",
-      "content-disposition": `attachment; filename="${row.name.replace(/[^\w.-]/g, "_")}"`,
+      "content-length": String(info.size),
+      "content-disposition": `attachment; filename="${info.name.replace(/[^\w.-]/g, "_")}"`,
     },
   });
 }
