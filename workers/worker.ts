@@ -75,7 +75,11 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       const kind = run.kind as RunKind;
       const config = parseRunConfig(kind, run.config);
       const runner = (await runnerFor[kind]()) as Runner<RunKind>;
-      const ctx: RunContext = { logger, loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name) };
+      const ctx: RunContext = {
+        logger,
+        loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name),
+        saveArtifact: (toRun, name, kind, bytes, meta) => new DbRunLogger(sql, toRun, abort.signal).artifact(name, kind, bytes, meta),
+      };
       summary = await runner(config, ctx);
     } catch (err) {
       if (err instanceof RunCancelled || abort.signal.aborted) {

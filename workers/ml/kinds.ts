@@ -6,6 +6,8 @@ export interface RunContext {
   logger: RunLogger;
   /** Bytes of an artifact stored by an earlier run (a teacher's checkpoint, say). */
   loadArtifact(runId: string, name: string): Promise<Uint8Array>;
+  /** Stores an artifact on another run (a teacher's cached targets); absent where nothing can be stored. */
+  saveArtifact?(runId: string, name: string, kind: string, bytes: Uint8Array, meta?: Record<string, unknown>): Promise<void>;
 }
 
 /** Executes one run; resolves to its summary metrics (shown in run lists and leaderboards). */
@@ -18,4 +20,7 @@ export const runners: { [K in RunKind]: () => Promise<Runner<K>> } = {
   smoke: async () => (await import("./smoke")).runSmoke,
   "ddpm-train": async () => (await import("./runners/ddpm-train")).runDdpmTrain,
   "heal-eval": async () => (await import("./runners/heal-eval")).runHealEval,
+  "ae-train": async () => (await import("./runners/ae-train")).runAeTrain,
+  "student-train": async () => (await import("./runners/student-train")).runStudentTrain,
+  eval: async () => (await import("./runners/eval")).runEval,
 };

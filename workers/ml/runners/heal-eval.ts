@@ -49,7 +49,7 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
     const { size, channels } = teacher.meta;
     const options = healOptionsOf(config);
     if (options.t0 > teacher.schedule.T) throw new Error(`t0 ${options.t0} exceeds the teacher's T = ${teacher.schedule.T}`);
-    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction });
+    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction, valFraction: config.valFraction });
     if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s)`);
     logger.log(
       `heal-eval: ${dataset.samples.length} images (${config.split} split of ${describeSource(config.data)}), ` +
