@@ -52,12 +52,7 @@ export class DbRunLogger implements RunLogger {
   }
 
   async artifact(name: string, kind: string, bytes: Uint8Array, meta: Record<string, unknown> = {}): Promise<void> {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    await retryWhileDown(() => this.sql`
-      insert into artifacts (run_id, name, kind, bytes, size, meta)
-      values (${this.runId}, ${name}, ${kind}, ${buf}, ${buf.length}, ${JSON.stringify(meta)}::jsonb)
-      on conflict (run_id, name) do update set kind = excluded.kind, bytes = excluded.bytes, size = excluded.size,
-        meta = excluded.meta, created_at = now()`);
+    await storeArtifact(this.sql, this.runId, name, kind, bytes, meta);
   }
 
   /** Writes what is buffered; on failure the rows go back into the buffer for the next try. */
@@ -92,4 +87,21 @@ export class DbRunLogger implements RunLogger {
     clearInterval(this.timer);
     await retryWhileDown(() => this.flush());
   }
+}
+
+/** Stores (or replaces) a run's artifact; also used to cache a teacher's targets on the teacher's run. */
+export async function storeArtifact(
+  sql: Sql,
+  runId: string,
+  name: string,
+  kind: string,
+  bytes: Uint8Array,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  await retryWhileDown(() => sql`
+    insert into artifacts (run_id, name, kind, bytes, size, meta)
+    values (${runId}, ${name}, ${kind}, ${buf}, ${buf.length}, ${JSON.stringify(meta)}::jsonb)
+    on conflict (run_id, name) do update set kind = excluded.kind, bytes = excluded.bytes, size = excluded.size,
+      meta = excluded.meta, created_at = now()`);
 }

@@ -8,7 +8,7 @@ import { createDb, retryWhileDown, type Sql } from "../db/client";
 import { HEARTBEAT_MS, sweepCrashedRuns } from "../db/liveness";
 import { createBoss, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
-import { DbRunLogger } from "./db-logger";
+import { DbRunLogger, storeArtifact } from "./db-logger";
 import { parseRunConfig, runKinds, type RunKind } from "./ml/config";
 import { runners as defaultRunners, type RunContext, type Runner } from "./ml/kinds";
 import { RunCancelled } from "./ml/logger";
@@ -78,7 +78,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       const ctx: RunContext = {
         logger,
         loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name),
-        saveArtifact: (toRun, name, kind, bytes, meta) => new DbRunLogger(sql, toRun, abort.signal).artifact(name, kind, bytes, meta),
+        saveArtifact: (toRun, name, kind, bytes, meta) => storeArtifact(sql, toRun, name, kind, bytes, meta),
       };
       summary = await runner(config, ctx);
     } catch (err) {

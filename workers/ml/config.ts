@@ -148,7 +148,8 @@ export const healEvalConfig = z
     hardest: z.number().int().min(0).max(32).default(4),
   })
   .strict()
-  .refine((c) => c.steps === undefined || c.steps <= c.t0, { message: "steps must be at most t0", path: ["steps"] });
+  .refine((c) => c.steps === undefined || c.steps <= c.t0, { message: "steps must be at most t0", path: ["steps"] })
+  .refine(fractionsFit, fractionsMessage);
 
 /** `ae-train`: the convolutional autoencoder baseline, trained on the Negative images of a split. */
 export const aeTrainConfig = z

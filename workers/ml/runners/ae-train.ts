@@ -11,7 +11,7 @@ import { Autoencoder, aeDetector } from "../methods/ae";
 import type { ValidationResult } from "./validation";
 import { fit, type FitResult } from "../methods/fit";
 import { encodeModel, type ModelMeta } from "../methods/modelfile";
-import { describeSource, loadRunData, trainingSplit } from "./data";
+import { describeSource, loadRunData, logSkipped, trainingSplit } from "./data";
 import { loadValidation, validate } from "./validation";
 
 export type AeTrainConfig = RunConfig<"ae-train">;
@@ -29,9 +29,10 @@ export async function trainAe(config: AeTrainConfig, { logger }: RunContext): Pr
   const { size, channels } = config;
   const fractions = { testFraction: config.testFraction, valFraction: config.valFraction };
   const dataset = await loadRunData(config.data, { size, channels, split: trainingSplit(config.split), ...fractions });
+  logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples.filter((s) => s.label === 0);
   if (train.length === 0) throw new Error(`no Negative (normal) images in the ${config.split} split of ${describeSource(config.data)}`);
-  const valSamples = await loadValidation(config.data, { size, channels }, fractions);
+  const valSamples = await loadValidation(config.data, { size, channels }, fractions, logger);
   throwIfCancelled(logger);
 
   const ae = new Autoencoder({ channels, width: config.width, depth: config.depth, latent: config.latent }, config.seed);

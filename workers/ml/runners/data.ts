@@ -37,6 +37,13 @@ export function trainingSplit(split: "train" | "all"): Split {
   return split === "all" ? "train+test" : "train";
 }
 
+/** Reports unreadable files of a load in the run's log (they are skipped, never fatal). */
+export function logSkipped(log: (line: string) => void, dataset: LoadedDataset): void {
+  if (dataset.skipped.length === 0) return;
+  const first = dataset.skipped[0]!;
+  log(`skipped ${dataset.skipped.length} unreadable file(s), e.g. ${first.path}: ${first.reason}`);
+}
+
 /** A short description of the source for logs and checkpoint metadata. */
 export function describeSource(source: DataSource): string {
   return "folder" in source

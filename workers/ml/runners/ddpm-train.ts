@@ -18,7 +18,7 @@ import { throwIfCancelled, type RunLogger } from "../logger";
 import { trainDdpm, epsilonModel, type TrainResult } from "../train";
 import { UNet, type Weights } from "../unet";
 import { forwardStrip, samplesVsNearest } from "../viz";
-import { describeSource, loadRunData, trainingSplit } from "./data";
+import { describeSource, loadRunData, logSkipped, trainingSplit } from "./data";
 
 export type DdpmTrainConfig = RunConfig<"ddpm-train">;
 
@@ -152,10 +152,12 @@ export async function runDdpmTrain(config: DdpmTrainConfig, { logger }: RunConte
   const load = (split: Split) =>
     loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction, valFraction: config.valFraction });
   const dataset = await load(trainingSplit(config.split));
-  if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s), e.g. ${dataset.skipped[0]!.path}: ${dataset.skipped[0]!.reason}`);
+  logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples.filter((s) => s.label === 0);
   if (train.length === 0) throw new Error(`no Negative (normal) images in the ${config.split} split of ${describeSource(config.data)}`);
-  const evalSamples = config.evalEvery > 0 ? (await load("val")).samples : [];
+  const validation = config.evalEvery > 0 ? await load("val") : null;
+  if (validation) logSkipped((line) => logger.log(line), validation);
+  const evalSamples = validation?.samples ?? [];
   throwIfCancelled(logger);
 
   const { teacher, result, lastEval } = await trainTeacher(config, train, logger, evalSamples);

@@ -15,7 +15,7 @@ import { quantile } from "../metrics";
 import type { Detector } from "../methods/detector";
 import { decodeDetector } from "../methods/load";
 import { resultsPanel } from "../viz";
-import { describeSource, loadRunData } from "./data";
+import { describeSource, loadRunData, logSkipped } from "./data";
 
 export type EvalConfig = RunConfig<"eval">;
 
@@ -111,7 +111,7 @@ export async function evaluateModel(config: EvalConfig, ctx: RunContext): Promis
       testFraction: config.testFraction,
       valFraction: config.valFraction,
     });
-    if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s), e.g. ${dataset.skipped[0]!.path}`);
+    logSkipped((line) => logger.log(line), dataset);
     if (dataset.samples.length === 0) throw new Error(`no images in the ${config.split} split of ${describeSource(config.data)}`);
 
     // Honesty first: never report test metrics on images the model (or its teacher) learnt from.

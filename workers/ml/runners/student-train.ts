@@ -27,7 +27,7 @@ import {
   type TeacherTargets,
 } from "../methods/teacher";
 import { trainSummary, type TrainedModel } from "./ae-train";
-import { describeSource, loadRunData, trainingSplit } from "./data";
+import { describeSource, loadRunData, logSkipped, trainingSplit } from "./data";
 import { samplerOptions } from "./eval";
 import { loadValidation, validate, type ValidationResult } from "./validation";
 
@@ -82,6 +82,18 @@ function reorder(targets: TeacherTargets, ids: string[]): TeacherTargets {
   return { ...targets, ids, heatmaps, scores };
 }
 
+/**
+ * What a student is fitted to, per image: the teacher's soft heatmaps (scaled so their 99th percentile over
+ * the training images is 1), or binary ones: 1 where the heatmap is ≥ that 99th percentile, else 0.
+ */
+export function studentTargets(targets: TeacherTargets, kind: "soft" | "binary"): { images: Float32Array[]; threshold: number | null; scale: number } {
+  const px = targets.size * targets.size;
+  const soft = targets.ids.map((_, i) => targets.heatmaps.slice(i * px, (i + 1) * px));
+  const level = quantile(targets.heatmaps, BINARY_TARGET_QUANTILE);
+  if (kind === "soft") return { images: soft, threshold: null, scale: Math.max(level, 1e-6) };
+  return { images: soft.map((h) => binarise(h, level)), threshold: level, scale: 1 };
+}
+
 export async function trainStudent(config: StudentTrainConfig, ctx: RunContext): Promise<TrainedModel<Student> & { cached: boolean; binaryThreshold: number | null }> {
   const { logger } = ctx;
   const fractions = { testFraction: config.testFraction, valFraction: config.valFraction };
@@ -90,17 +102,14 @@ export async function trainStudent(config: StudentTrainConfig, ctx: RunContext):
   const size = teacherHeader.size!;
   const channels = teacherHeader.channels!;
   const dataset = await loadRunData(config.data, { size, channels, split: trainingSplit(config.split), ...fractions });
+  logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples; // every image of the split: the teacher labels them, not the dataset
   if (train.length === 0) throw new Error(`no images in the ${config.split} split of ${describeSource(config.data)}`);
-  const valSamples = await loadValidation(config.data, { size, channels }, fractions);
+  const valSamples = await loadValidation(config.data, { size, channels }, fractions, logger);
   const { targets, cached, teacherTrainedOn } = await teacherTargets(config, ctx, train);
   throwIfCancelled(logger);
 
-  const px = size * size;
-  const soft = train.map((_, i) => targets.heatmaps.slice(i * px, (i + 1) * px));
-  const level = quantile(targets.heatmaps, BINARY_TARGET_QUANTILE);
-  const binaryThreshold = config.targets === "binary" ? level : null;
-  const targetImages = binaryThreshold === null ? soft : soft.map((h) => binarise(h, binaryThreshold));
+  const { images: targetImages, threshold: binaryThreshold, scale } = studentTargets(targets, config.targets);
   const kind = config.method === "student-single" ? "single" : "c2f";
   const studentConfig: StudentConfig = {
     kind,
@@ -108,8 +117,7 @@ export async function trainStudent(config: StudentTrainConfig, ctx: RunContext):
     width: config.width,
     levels: config.levels,
     stages: kind === "single" ? 1 : config.stages,
-    // Soft targets are scaled so their 99th percentile is 1; binary ones are already 0/1.
-    targetScale: binaryThreshold === null ? Math.max(level, 1e-6) : 1,
+    targetScale: scale,
     topk: config.topk,
   };
   const student = new Student(studentConfig, config.seed);

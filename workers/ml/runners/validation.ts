@@ -7,7 +7,7 @@ import type { Sample } from "../data/types";
 import { summarise } from "../evaluate";
 import type { RunLogger } from "../logger";
 import type { Detector } from "../methods/detector";
-import { loadRunData } from "./data";
+import { loadRunData, logSkipped } from "./data";
 import { scoreSamples } from "./eval";
 
 export interface ValidationResult {
@@ -21,8 +21,11 @@ export async function loadValidation(
   data: DataSource,
   shape: { size: number; channels: 1 | 3 },
   fractions: { testFraction: number; valFraction: number },
+  logger: RunLogger,
 ): Promise<Sample[]> {
-  return (await loadRunData(data, { ...shape, ...fractions, split: "val" })).samples;
+  const dataset = await loadRunData(data, { ...shape, ...fractions, split: "val" });
+  logSkipped((line) => logger.log(line), dataset);
+  return dataset.samples;
 }
 
 /** Scores the validation samples, logs val/* metrics at `step` and returns them. */
