@@ -65,10 +65,12 @@ export interface TeacherTargets {
 }
 
 export async function targetSettings(teacherName: string, teacher: Teacher, options: HealOptions): Promise<TargetSettings> {
-  const parts = await Promise.all([...teacher.model.variables.values()].map(async (v) => imageFingerprint((await v.data()) as Float32Array)));
+  const parts = await Promise.all([...teacher.model.variables.values()].map(async (v) => (await v.data()) as Float32Array));
+  const weights = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((offset, p) => (weights.set(p, offset), offset + p.length), 0);
   return {
     teacher: teacherName,
-    teacherWeights: stableHash32(parts.join("")).toString(16).padStart(8, "0") + imageFingerprint(Float32Array.from(parts.map((p) => parseInt(p.slice(0, 8), 16)))),
+    teacherWeights: imageFingerprint(weights),
     sampler: options.sampler,
     steps: options.steps,
     t0: options.t0,

@@ -8,12 +8,13 @@ import { decodeCheckpoint, type Teacher } from "../checkpoint";
 import type { RunConfig } from "../config";
 import type { EpsilonModel } from "../diffusion/sample";
 import { evaluateHealing, hardestCases, type EvalSummary, type ImageResult } from "../evaluate";
-import { defaultHealOptions, type HealOptions } from "../heal";
+import type { HealOptions } from "../heal";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
 import { epsilonModel } from "../train";
 import { healingTrajectory, resultsPanel } from "../viz";
 import { describeSource, loadRunData } from "./data";
+import { samplerOptions } from "./eval";
 
 export type HealEvalConfig = RunConfig<"heal-eval">;
 
@@ -29,17 +30,7 @@ export function healOptionsOf(config: {
   smooth: number;
   batch?: number;
 }): HealOptions {
-  return {
-    sampler: config.sampler,
-    steps: config.steps ?? (config.sampler === "ddim" ? Math.min(10, config.t0) : config.t0),
-    t0: config.t0,
-    eta: config.eta ?? 0,
-    seeds: config.seeds,
-    seed: config.seed,
-    topkPercent: config.topk,
-    smoothSigma: config.smooth,
-    batchSize: config.batch ?? defaultHealOptions.batchSize,
-  };
+  return samplerOptions({ ...config, eta: config.eta ?? 0, noiseSeed: config.seed });
 }
 
 export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact }: RunContext) {
