@@ -166,7 +166,7 @@ test("the ddpm-train and heal-eval run kinds: checkpoint stored, loaded back, su
     hardest: 2,
   });
   const summary = await (await runners["heal-eval"]())(evalConfig, ctx);
-  for (const key of ["image_auroc", "image_ap", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image"]) {
+  for (const key of ["image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image"]) {
     assert.equal(typeof summary[key], "number", key);
   }
   assert.equal(summary.sampler, "ddim");

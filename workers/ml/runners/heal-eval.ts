@@ -14,7 +14,8 @@ import { throwIfCancelled, type RunLogger } from "../logger";
 import { epsilonModel } from "../train";
 import { healingTrajectory, resultsPanel } from "../viz";
 import { describeSource, loadRunData } from "./data";
-import { samplerOptions } from "./eval";
+import { samplerOptions, validationThreshold } from "./eval";
+import { teacherDetector } from "../methods/teacher";
 
 export type HealEvalConfig = RunConfig<"heal-eval">;
 
@@ -47,10 +48,12 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
         `${options.sampler.toUpperCase()}-${options.steps} from t0 = ${options.t0}, ${options.seeds} seed(s)`,
     );
     const eps = epsilonModel(teacher.model);
+    // image_f1's threshold: fixed on validation normals of the teacher's training data, as `eval` does.
+    const threshold = await validationThreshold(teacherDetector(teacher, options), 0.95, 200, () => throwIfCancelled(logger));
     const { summary, results } = await evaluateHealing(eps, teacher.schedule, dataset.samples, size, channels, options, {
       checkCancelled: () => throwIfCancelled(logger),
       onProgress: (done, total) => logger.metrics(done, { "eval/progress": done / total }),
-    });
+    }, threshold);
     const metrics: Record<string, number> = {};
     for (const [key, value] of Object.entries(summary)) if (typeof value === "number") metrics[`eval/${key}`] = value;
     logger.metrics(0, metrics);
