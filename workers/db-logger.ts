@@ -66,7 +66,7 @@ export class DbRunLogger implements RunLogger {
   }
 
   async artifact(name: string, kind: string, bytes: Uint8Array, meta: Record<string, unknown> = {}): Promise<void> {
-    await retryWhileDown(() => saveArtifact(this.sql, { runId: this.runId, name, kind, meta }, bytes));
+    await storeArtifact(this.sql, this.runId, name, kind, bytes, meta);
   }
 
   /**
@@ -130,4 +130,16 @@ export class DbRunLogger implements RunLogger {
     await retryWhileDown(() => this.flush(), { patienceMs: 60_000 });
     this.release();
   }
+}
+
+/** Stores (or replaces) a run's artifact, waiting out a database restart; also caches a teacher's targets on its run. */
+export async function storeArtifact(
+  sql: Sql,
+  runId: string,
+  name: string,
+  kind: string,
+  bytes: Uint8Array,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  await retryWhileDown(() => saveArtifact(sql, { runId, name, kind, meta }, bytes));
 }

@@ -8,7 +8,7 @@ import { loadArtifactBytes } from "../db/artifacts";
 import { createDb, retryWhileDown, type Sql } from "../db/client";
 import { createBoss, requeueRun, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
-import { DbRunLogger } from "./db-logger";
+import { DbRunLogger, storeArtifact } from "./db-logger";
 import { startHeartbeat } from "./heartbeat";
 import { parseRunConfig, runKinds, type RunKind } from "./ml/config";
 import { runners as defaultRunners, type RunContext, type Runner } from "./ml/kinds";
@@ -92,6 +92,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       const ctx: RunContext = {
         logger,
         loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name),
+        saveArtifact: (toRun, name, kind, bytes, meta) => storeArtifact(sql, toRun, name, kind, bytes, meta),
         resumeState: await loadArtifact(sql, runId, RESUME_STATE).catch(() => null),
         checkpoint: {
           due: () => handingBack || Date.now() - lastSave >= CHECKPOINT_MS,

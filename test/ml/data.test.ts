@@ -140,6 +140,11 @@ test("hash splits are deterministic, per id, and near the requested fraction", a
   // Nested: raising the fraction only moves images from train to test.
   assert.ok(ids.every((id) => splitOf(id, 0.2) === "train" || splitOf(id, 0.4) === "test"));
   assert.throws(() => splitOf("x", 1.5), /testFraction/);
+  // The validation band sits after the test band: adding it never moves an image into or out of test.
+  const val = ids.filter((id) => splitOf(id, 0.3, 0.1) === "val").length / ids.length;
+  assert.ok(Math.abs(val - 0.1) < 0.03, `validation share ${val}`);
+  assert.ok(ids.every((id) => (splitOf(id, 0.3, 0.1) === "test") === (splitOf(id, 0.3) === "test")));
+  assert.throws(() => splitOf("x", 0.7, 0.5), /valFraction/);
 
   await withDataset(async (root) => {
     const all = await loadFolderDataset(root, { size: 4 });

@@ -103,7 +103,7 @@ test("a tiny DDPM trained on synthetic normal concrete detects cracks better tha
   net.dispose();
   assert.equal(summary.n_pos, 16);
   assert.equal(summary.n_neg, 16);
-  assert.equal(summary.net_calls_per_image, 5);
+  assert.equal(summary.calls_per_image, 5);
   assert.equal(results.length, 32);
   // Measured 0.89 image and 0.78 pixel AUROC; chance is 0.5.
   assert.ok(summary.image_auroc! > 0.7, `image AUROC ${summary.image_auroc}`);
@@ -147,7 +147,7 @@ test("the ddpm-train and heal-eval run kinds: checkpoint stored, loaded back, su
   assert.equal(typeof trained.final_loss, "number");
   assert.ok(trainRun.artifacts.has("checkpoint"));
   assert.equal(trainRun.metrics.filter((m) => "train/loss" in m.values).length, 12);
-  assert.ok(trainRun.metrics.some((m) => "eval/image_auroc" in m.values));
+  assert.ok(trainRun.metrics.some((m) => "val/image_auroc" in m.values));
   assert.ok(trainRun.media.some((m) => m.key === "samples") && trainRun.media.some((m) => m.key === "forward"));
 
   const evalRun = memoryLogger();
@@ -166,11 +166,11 @@ test("the ddpm-train and heal-eval run kinds: checkpoint stored, loaded back, su
     hardest: 2,
   });
   const summary = await (await runners["heal-eval"]())(evalConfig, ctx);
-  for (const key of ["image_auroc", "image_ap", "image_f1", "pixel_auroc", "pixel_ap", "ms_per_image", "net_calls_per_image"]) {
+  for (const key of ["image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image"]) {
     assert.equal(typeof summary[key], "number", key);
   }
   assert.equal(summary.sampler, "ddim");
-  assert.equal(summary.net_calls_per_image, 3);
+  assert.equal(summary.calls_per_image, 3);
   assert.ok(evalRun.media.some((m) => m.key === "hardest_false_negatives"));
   assert.ok(evalRun.media.some((m) => m.key === "trajectory"));
 
@@ -201,8 +201,11 @@ test("CLI train, eval and viz keep their JSON contract and write their files", a
 
   const evaluate = (await import("../../workers/cli/eval")).default;
   const out = path.join(scratch, "eval");
-  const evaluated = await evaluate(new Args(["--model", model, "--data", data, "--split", "all", "--steps", "2", "--t0", "30", "--out", out]));
-  for (const key of ["method", "sampler", "steps", "t0", "n_pos", "n_neg", "image_auroc", "image_ap", "image_f1", "pixel_auroc", "pixel_ap", "ms_per_image", "net_calls_per_image", "backend"]) {
+  // Every image of "all" includes the teacher's training images: refused, unless the overlap is allowed.
+  await assert.rejects(evaluate(new Args(["--model", model, "--data", data, "--split", "all", "--steps", "2", "--t0", "30", "--out", out])), /were used to train/);
+  const evaluated = await evaluate(new Args(["--model", model, "--data", data, "--split", "all", "--allow-overlap", "--steps", "2", "--t0", "30", "--out", out]));
+  assert.ok((evaluated.overlap as number) > 0 && evaluated.overlap_allowed === 1);
+  for (const key of ["method", "sampler", "steps", "t0", "n_pos", "n_neg", "image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image", "backend"]) {
     assert.ok(key in evaluated, key);
   }
   assert.equal(evaluated.n_pos, 12);

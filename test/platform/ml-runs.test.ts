@@ -1,6 +1,7 @@
 /**
- * The diffusion run kinds through the real worker and queue: a tiny `ddpm-train` stores its checkpoint in
- * Postgres, and a `heal-eval` loads it from there by the teacher's run id.
+ * The ML run kinds through the real worker and queue: a tiny `ddpm-train` stores its checkpoint in Postgres,
+ * and a `heal-eval` loads it from there by the teacher's run id; an `ae-train` is evaluated by `eval`; a
+ * `student-train` caches its teacher's targets on the teacher's run.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -70,4 +71,38 @@ test("ddpm-train stores a checkpoint that heal-eval loads by run id", { timeout:
     return row?.status === "failed" ? row : undefined;
   }, "a heal-eval without a checkpoint to fail", 120_000);
   assert.match(missing.error ?? "", /has no artifact "checkpoint"/);
+});
+
+test("ae-train then eval; student-train caches its targets on the teacher run", { timeout: 600_000 }, async () => {
+  const { sql } = conn;
+  const data = { synthetic: { count: 40, seed: 5 } };
+  const aeId = await launch(sql, "ae-train", { data, size: 32, depth: 2, iters: 20, batch: 4 }); // at 16 px hairline masks vanish
+  const ae = await finished(sql, aeId);
+  assert.equal(ae.summary.method, "ae");
+  const evalId = await launch(sql, "eval", { modelRunId: aeId, data, hardest: 1 });
+  const evaluation = await finished(sql, evalId);
+  assert.equal(evaluation.summary.method, "ae");
+  assert.equal(evaluation.summary.dataset, "synthetic count=40 seed=5");
+  for (const key of ["image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "ms_per_image", "calls_per_image", "params"]) {
+    assert.equal(typeof evaluation.summary[key], "number", key);
+  }
+  assert.equal(evaluation.summary.overlap, 0);
+
+  // All images of the set include the ones the autoencoder trained on: refused, with the reason.
+  const refusedId = await launch(sql, "eval", { modelRunId: aeId, data, split: "all" });
+  const refused = await eventually(async () => {
+    const [row] = await sql<{ status: string; error: string | null }[]>`select status, error from runs where id = ${refusedId}`;
+    return row?.status === "failed" ? row : undefined;
+  }, "an eval on training images to fail", 120_000);
+  assert.match(refused.error ?? "", /were used to train this model/);
+
+  const teacherId = await launch(sql, "ddpm-train", { data, size: 16, crop: 0, iters: 10, batch: 4, width: 4, depth: 2, warmup: 2 });
+  await finished(sql, teacherId);
+  const studentId = await launch(sql, "student-train", { teacherRunId: teacherId, data, t0: 20, steps: 2, iters: 10, batch: 4, levels: 2, stages: 2 });
+  const student = await finished(sql, studentId);
+  assert.equal(student.summary.method, "student-c2f");
+  const [targets] = await sql`select count(*)::int as n from artifacts where run_id = ${teacherId} and name like 'targets/%'`;
+  assert.equal(targets!.n, 1, "the teacher pass is stored on the teacher's run");
+  const studentEval = await finished(sql, await launch(sql, "eval", { modelRunId: studentId, data }));
+  assert.equal(studentEval.summary.calls_per_image, 1);
 });

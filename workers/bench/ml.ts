@@ -14,7 +14,8 @@
  *                     it has its own --cpu-rounds N --cpu-steps N --cpu-warmup N (1, 1, 1)
  *   --compare-torch   workers/bench/reference_unet.py on this CPU (PyTorch, --torch-threads N, 2) with the
  *                     same timing, when a python3 here imports torch (or --python PATH); else null
- * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists.
+ * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists, and `students`
+ * (workers/bench/students.ts): each student's and the autoencoder's speed and speed-up over that healing.
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -22,6 +23,7 @@ import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Args, type Command } from "../cli/args";
 import { initBackend, type BackendInfo } from "../ml/backend";
 import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
+import { benchStudents } from "./students";
 
 const BATCH = 16;
 const SIZE = 64;
@@ -187,6 +189,8 @@ export default (async (args) => {
 
   console.error("heal…");
   const { heal, note: healNote } = await benchHealIfPresent(args);
+  console.error("students…");
+  const students = await benchStudents(args, heal);
 
   let wasmOnly: ReferenceResult | null = null;
   if (args.has("compare-wasm") && info.backend === "wasm" && nativeStatus().active) {
@@ -223,6 +227,7 @@ export default (async (args) => {
     reference_unet: reference,
     heal,
     ...(healNote ? { heal_note: healNote } : {}),
+    students,
     wasm_kernels_reference_unet: wasmOnly,
     speedup_vs_wasm_kernels: wasmOnly
       ? {

@@ -11,7 +11,7 @@ import { initBackend } from "../ml/backend";
 import { loadCheckpointDir } from "../ml/checkpoint";
 import { defaultHealOptions } from "../ml/heal";
 import { decodeImage, decodeMask } from "../ml/image";
-import { loadRunData } from "../ml/runners/data";
+import { loadRunData, trainingSplit } from "../ml/runners/data";
 import { healOptionsOf } from "../ml/runners/heal-eval";
 import { epsilonModel } from "../ml/train";
 import { forwardStrip, healingTrajectory, samplesVsNearest } from "../ml/viz";
@@ -72,7 +72,10 @@ export default (async (args) => {
     const data = args.string("data");
     if (data) {
       const split = args.choice("split", ["train", "all"] as const, "train");
-      const dataset = await loadRunData({ folder: data }, { size, channels, split, testFraction: args.number("test-fraction", 0.3) });
+      const dataset = await loadRunData(
+        { folder: data },
+        { size, channels, split: trainingSplit(split), testFraction: args.number("test-fraction", 0.3), valFraction: args.number("val-fraction", 0.1) },
+      );
       const train = dataset.samples.filter((s) => s.label === 0).map((s) => s.image);
       const count = args.number("count", 8);
       if (!Number.isInteger(count) || count < 1 || count > 64) throw new UsageError("--count must be an integer in [1, 64]");

@@ -33,6 +33,51 @@ export const dataSource = z.union([
 export type DataSource = z.output<typeof dataSource>;
 
 const syntheticDefault = { synthetic: { count: 400, seed: 0 } };
+
+/**
+ * How a dataset is split, by a hash of each file name (workers/ml/data/split.ts): the test share, then the
+ * validation share, which no training uses and which every threshold and default is chosen on.
+ */
+const splitFractions = {
+  /** Share of each class held out as the test split. */
+  testFraction: z.number().min(0).max(0.9).default(0.3),
+  /** Share held out as the validation split. */
+  valFraction: z.number().min(0).max(0.5).default(0.1),
+};
+const fractionsFit = (c: { testFraction: number; valFraction: number }) => c.testFraction + c.valFraction < 1;
+const fractionsMessage = { message: "testFraction + valFraction must be below 1", path: ["valFraction"] };
+
+/** The teacher's sampler settings: used by students (to make targets) and by eval (to heal). */
+const samplerFields = {
+  sampler: z.enum(["ddpm", "ddim"]).default("ddim"),
+  /** Network calls per heal; default 10 for DDIM and t0 (every step) for DDPM. */
+  steps: z.number().int().min(1).max(4000).optional(),
+  t0: z.number().int().min(1).max(4000).default(100),
+  eta: z.number().min(0).max(1).default(0),
+  /** Heals per image with independent noise, heatmaps averaged. */
+  seeds: z.number().int().min(1).max(16).default(1),
+  /** Seed of the healing noise. */
+  noiseSeed: z.number().int().min(0).default(0),
+  /** Image score = mean of the top-k % heatmap pixels. */
+  topk: z.number().positive().max(100).default(5),
+  /** Gaussian smoothing of heatmaps, σ in pixels (0 = none). */
+  smooth: z.number().min(0).max(10).default(2),
+};
+const stepsFit = { message: "steps must be at most t0", path: ["steps"] };
+
+/** Fields of every small network's training loop. */
+const fitFields = (iters: number, lr: number) => ({
+  iters: z.number().int().min(1).max(200000).default(iters),
+  batch: z.number().int().min(1).max(256).default(16),
+  lr: z.number().positive().max(0.1).default(lr),
+  warmup: z.number().int().min(0).max(10000).default(50),
+  /** Train on random crop × crop windows (0 = whole images). */
+  crop: z.number().int().min(0).max(256).default(0),
+  augment: z.boolean().default(true),
+  seed: z.number().int().min(0).default(0),
+  /** Every this many steps: evaluate on the validation split (0 = only at the end). */
+  evalEvery: z.number().int().min(0).max(200000).default(0),
+});
 const channels = z.union([z.literal(1), z.literal(3)]);
 
 /** `ddpm-train`: trains the DDPM teacher on the Negative images of a split; stores the checkpoint. */
@@ -40,8 +85,7 @@ export const ddpmTrainConfig = z
   .object({
     data: dataSource.default(syntheticDefault),
     split: z.enum(["train", "all"]).default("train"),
-    /** Share of each class held out as the test split (by hash of the file name). */
-    testFraction: z.number().min(0).max(0.9).default(0.3),
+    ...splitFractions,
     size: z.number().int().min(16).max(256).default(64),
     channels: channels.default(1),
     iters: z.number().int().min(1).max(200000).default(1500),
@@ -58,7 +102,7 @@ export const ddpmTrainConfig = z
     crop: z.number().int().min(0).max(256).default(32),
     augment: z.boolean().default(true),
     seed: z.number().int().min(0).default(0),
-    /** Every this many steps: sample images and a quick heal evaluation on the test split (0 = only at the end). */
+    /** Every this many steps: sample images and a quick heal evaluation on the validation split (0 = only at the end). */
     evalEvery: z.number().int().min(0).max(200000).default(0),
   })
   .strict()
@@ -73,7 +117,8 @@ export const ddpmTrainConfig = z
   .refine((c) => c.crop === 0 || (c.crop <= c.size && c.crop % 2 ** (c.depth - 1) === 0), {
     message: "crop must be 0 or at most size and divisible by 2^(depth − 1)",
     path: ["crop"],
-  });
+  })
+  .refine(fractionsFit, fractionsMessage);
 
 /**
  * `heal-eval`: heals a split with a trained teacher's checkpoint and scores it (DDPM or DDIM). The defaults
@@ -85,7 +130,7 @@ export const healEvalConfig = z
     teacherRunId: z.string().min(1),
     data: dataSource.default(syntheticDefault),
     split: z.enum(["test", "train", "all"]).default("test"),
-    testFraction: z.number().min(0).max(0.9).default(0.3),
+    ...splitFractions,
     sampler: z.enum(["ddpm", "ddim"]).default("ddim"),
     /** Network calls per heal; default 10 for DDIM and t0 (every step) for DDPM. */
     steps: z.number().int().min(1).max(4000).optional(),
@@ -103,13 +148,98 @@ export const healEvalConfig = z
     hardest: z.number().int().min(0).max(32).default(4),
   })
   .strict()
-  .refine((c) => c.steps === undefined || c.steps <= c.t0, { message: "steps must be at most t0", path: ["steps"] });
+  .refine((c) => c.steps === undefined || c.steps <= c.t0, { message: "steps must be at most t0", path: ["steps"] })
+  .refine(fractionsFit, fractionsMessage);
+
+/** `ae-train`: the convolutional autoencoder baseline, trained on the Negative images of a split. */
+export const aeTrainConfig = z
+  .object({
+    data: dataSource.default(syntheticDefault),
+    split: z.enum(["train", "all"]).default("train"),
+    ...splitFractions,
+    size: z.number().int().min(16).max(256).default(64),
+    channels: channels.default(1),
+    width: z.number().int().min(4).max(128).default(16),
+    /** Resolution levels; the bottleneck is size / 2^(depth − 1) wide. */
+    depth: z.number().int().min(1).max(6).default(4),
+    /** Channels of the bottleneck code. */
+    latent: z.number().int().min(1).max(512).default(16),
+    ...fitFields(1500, 1e-3),
+  })
+  .strict()
+  .refine((c) => !("synthetic" in c.data) || c.data.synthetic.size === undefined || c.data.synthetic.size === c.size, {
+    message: "data.synthetic.size must equal size (synthetic images are rendered at the run's size)",
+    path: ["data", "synthetic", "size"],
+  })
+  .refine((c) => c.size % 2 ** (c.depth - 1) === 0, { message: "size must be divisible by 2^(depth − 1)", path: ["size"] })
+  .refine((c) => c.crop === 0 || (c.crop <= c.size && c.crop % 2 ** (c.depth - 1) === 0), {
+    message: "crop must be 0 or at most size and divisible by 2^(depth − 1)",
+    path: ["crop"],
+  })
+  .refine(fractionsFit, fractionsMessage);
+
+/**
+ * `student-train`: runs a trained teacher over a split (every image, its label unread) for soft heatmap
+ * targets, or reuses them from the teacher's cache, and trains a single-step or coarse-to-fine student.
+ */
+export const studentTrainConfig = z
+  .object({
+    /** The `ddpm-train` run whose "checkpoint" artifact is the teacher. */
+    teacherRunId: z.string().min(1),
+    method: z.enum(["student-single", "student-c2f"]).default("student-c2f"),
+    /** soft: the teacher's heatmaps; binary: the same thresholded at their 99th percentile over the training images. */
+    targets: z.enum(["soft", "binary"]).default("soft"),
+    data: dataSource.default(syntheticDefault),
+    split: z.enum(["train", "all"]).default("train"),
+    ...splitFractions,
+    ...samplerFields,
+    width: z.number().int().min(4).max(128).default(16),
+    /** Encoder levels; the image side must be divisible by 2^(levels − 1). */
+    levels: z.number().int().min(1).max(5).default(3),
+    /** Coarse-to-fine stages (1 ≤ stages ≤ levels; single-step students use 1). */
+    stages: z.number().int().min(1).max(5).default(3),
+    ...fitFields(1500, 2e-3),
+  })
+  .strict()
+  .refine((c) => c.steps === undefined || c.steps <= c.t0, stepsFit)
+  .refine((c) => c.stages <= c.levels, { message: "stages must be at most levels", path: ["stages"] })
+  .refine(fractionsFit, fractionsMessage);
+
+/**
+ * `eval`: evaluates any trained model (a `ddpm-train`, `ae-train` or `student-train` run) on a split, with
+ * the same metrics for every method; the F1 threshold is fixed on validation normals of the model's own
+ * training data. Refuses images the model or its teacher trained on unless allowOverlap.
+ */
+export const evalConfig = z
+  .object({
+    /** The training run whose "checkpoint" artifact is evaluated. */
+    modelRunId: z.string().min(1),
+    data: dataSource.default(syntheticDefault),
+    split: z.enum(["test", "val", "train", "all"]).default("test"),
+    ...splitFractions,
+    /** Sampler settings, used when the model is a diffusion teacher. */
+    ...samplerFields,
+    batch: z.number().int().min(1).max(256).default(32),
+    /** The F1 threshold is this quantile of the validation normals' scores. */
+    thresholdQuantile: z.number().min(0.5).max(1).default(0.95),
+    /** At most this many validation normals are scored for the threshold. */
+    valImages: z.number().int().min(1).max(10000).default(200),
+    /** Report metrics even on images the model or its teacher trained on (the summary says so). */
+    allowOverlap: z.boolean().default(false),
+    hardest: z.number().int().min(0).max(32).default(4),
+  })
+  .strict()
+  .refine((c) => c.steps === undefined || c.steps <= c.t0, stepsFit)
+  .refine(fractionsFit, fractionsMessage);
 
 /** Every run kind and its config schema; the worker has one runner per key. */
 export const runConfigs = {
   smoke: smokeConfig,
   "ddpm-train": ddpmTrainConfig,
   "heal-eval": healEvalConfig,
+  "ae-train": aeTrainConfig,
+  "student-train": studentTrainConfig,
+  eval: evalConfig,
 } as const;
 
 export type RunKind = keyof typeof runConfigs;

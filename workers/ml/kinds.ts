@@ -10,6 +10,8 @@ export interface RunContext {
   resumeState?: Uint8Array | null;
   /** Where long trainings save that state: `due` says when (periodically, and at once before a shutdown). */
   checkpoint?: { due(): boolean; save(state: Uint8Array, step: number): Promise<void> };
+  /** Stores an artifact on another run (a teacher's cached targets); absent where nothing can be stored. */
+  saveArtifact?(runId: string, name: string, kind: string, bytes: Uint8Array, meta?: Record<string, unknown>): Promise<void>;
 }
 
 /** Executes one run; resolves to its summary metrics (shown in run lists and leaderboards). */
@@ -22,4 +24,7 @@ export const runners: { [K in RunKind]: () => Promise<Runner<K>> } = {
   smoke: async () => (await import("./smoke")).runSmoke,
   "ddpm-train": async () => (await import("./runners/ddpm-train")).runDdpmTrain,
   "heal-eval": async () => (await import("./runners/heal-eval")).runHealEval,
+  "ae-train": async () => (await import("./runners/ae-train")).runAeTrain,
+  "student-train": async () => (await import("./runners/student-train")).runStudentTrain,
+  eval: async () => (await import("./runners/eval")).runEval,
 };

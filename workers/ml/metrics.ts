@@ -78,6 +78,58 @@ export function meanStd(values: ArrayLike<number>): { mean: number; std: number;
   return { mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : 0, n };
 }
 
+/** F1, precision and recall of the fixed rule "score >= threshold" (NaN fields when there is no positive). */
+export function f1AtThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): F1Result {
+  const [pos, neg] = splitByLabel(scores, labels);
+  if (pos.length === 0) return { f1: Number.NaN, threshold, precision: Number.NaN, recall: Number.NaN };
+  let tp = 0;
+  let fp = 0;
+  for (const v of pos) if (v >= threshold) tp++;
+  for (const v of neg) if (v >= threshold) fp++;
+  return { f1: (2 * tp) / (tp + fp + pos.length), threshold, precision: tp + fp > 0 ? tp / (tp + fp) : Number.NaN, recall: tp / pos.length };
+}
+
+/** The q-quantile (0 ≤ q ≤ 1) of values, linearly interpolated between order statistics (numpy's default). */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1], got ${q}`);
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+/**
+ * A percentile-bootstrap 95 % interval of the AUROC: `resamples` times, the positives and the negatives are
+ * each resampled with replacement (stratified, so every resample has both classes), AUROC recomputed; the
+ * 2.5th and 97.5th percentiles of those bound the interval. Seeded (mulberry32), so it is reproducible.
+ * [NaN, NaN] without both classes.
+ */
+export function bootstrapAuroc(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  { resamples = 1000, seed = 0 }: { resamples?: number; seed?: number } = {},
+): [number, number] {
+  const [pos, neg] = splitByLabel(scores, labels);
+  if (pos.length === 0 || neg.length === 0) return [Number.NaN, Number.NaN];
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let r = Math.imul(state ^ (state >>> 15), 1 | state);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+  const draw = (from: Float64Array) => {
+    const out = new Float64Array(from.length);
+    for (let i = 0; i < out.length; i++) out[i] = from[Math.floor(random() * from.length)]!;
+    return out.sort();
+  };
+  const values = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) values[r] = aurocOfSorted(draw(pos), draw(neg));
+  return [quantile(values, 0.025), quantile(values, 0.975)];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 type Sorted = Float64Array | Float32Array;

@@ -225,12 +225,14 @@ export async function samplesVsNearest(
   return { png: await tilePng(composeGrid([sampleTiles, nearestTiles])), distances, nearestIndex, trainNearestRms };
 }
 
-/** Rows of image | healed | heatmap (| mask) for per-image results, heatmaps on one shared scale. */
+/** Rows of image (| healed) | heatmap (| mask) for per-image results, heatmaps on one shared scale. */
 export async function resultsPanel(results: ImageResult[], size: number, channels: 1 | 3): Promise<Buffer> {
   if (results.length === 0) throw new Error("resultsPanel: no results to show");
   const max = Math.max(1e-6, ...results.map((r) => maxOf(r.heatmap)));
   const rows = results.map((r) => {
-    const row = [imageTile(r.image, size, channels), imageTile(r.healed, size, channels), heatmapTile(r.heatmap, size, max)];
+    const row = [imageTile(r.image, size, channels)];
+    if (r.healed) row.push(imageTile(r.healed, size, channels));
+    row.push(heatmapTile(r.heatmap, size, max));
     if (r.mask) row.push(maskTile(r.mask, size));
     return row;
   });

@@ -107,15 +107,15 @@ export interface FolderLoadOptions extends Partial<LoadOptions> {
  * by class (Negative first), then by file name.
  */
 export async function loadFolderDataset(root: string, opts: FolderLoadOptions): Promise<LoadedDataset> {
-  const { size, channels = 1, split = "all", testFraction = 0.3, concurrency = 8, onProgress } = opts;
+  const { size, channels = 1, split = "all", testFraction = 0.3, valFraction = 0, concurrency = 8, onProgress } = opts;
   if (!Number.isInteger(size) || size < 1 || size > 4096) throw new Error(`size must be an integer in 1..4096, got ${size}`);
   if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${String(channels)}`);
-  if (split !== "all" && split !== "train" && split !== "test") throw new Error(`split must be train, test or all, got "${String(split)}"`);
+  if (!["all", "train", "val", "test", "train+test"].includes(split)) throw new Error(`split must be train, val, test or all, got "${String(split)}"`);
   if (!(testFraction >= 0 && testFraction <= 1)) throw new Error(`testFraction must be in [0, 1], got ${testFraction}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
 
   const listing = await listFolderDataset(root);
-  const entries = listing.entries.filter((e) => inSplit(e.id, split, testFraction));
+  const entries = listing.entries.filter((e) => inSplit(e.id, split, testFraction, valFraction));
 
   // One slot per entry so the output order does not depend on which decode finishes first.
   const results: ({ sample: Sample; maskError?: string } | { error: string } | undefined)[] = new Array(entries.length);

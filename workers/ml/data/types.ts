@@ -12,7 +12,8 @@ export interface Sample {
   source: string;
 }
 
-export type Split = "train" | "test" | "all";
+/** "train+test" is everything but the validation split (what training with split "all" uses). */
+export type Split = "train" | "val" | "test" | "all" | "train+test";
 
 export interface LoadOptions {
   size: number;
@@ -20,6 +21,8 @@ export interface LoadOptions {
   split: Split;
   /** Fraction of each class that goes to the test split (by hash of the file name). */
   testFraction: number;
+  /** Fraction that goes to the validation split (by the same hash; default 0). */
+  valFraction?: number;
 }
 
 export interface LoadedDataset {

@@ -1,13 +1,15 @@
 /**
  * The `ddpm-train` run kind: trains the DDPM teacher on the Negative images of a split, logs the loss curve,
  * samples from pure noise beside their nearest training images, optionally a quick heal evaluation on the
- * test split as it goes, and stores the checkpoint (the EMA weights) as the "checkpoint" artifact.
+ * validation split as it goes (never the test split), and stores the checkpoint (the EMA weights) as the
+ * "checkpoint" artifact, with the fingerprints of its training images (so `eval` can refuse them).
  * The CLI's `train` command runs the same `trainTeacher` with a file logger.
  */
 import { describeBackend } from "../backend";
 import { encodeCheckpoint, type CheckpointMeta, type Teacher } from "../checkpoint";
 import type { RunConfig } from "../config";
-import type { Sample } from "../data/types";
+import { fingerprints } from "../data/fingerprint";
+import type { Sample, Split } from "../data/types";
 import { makeSchedule } from "../diffusion/schedule";
 import { evaluateHealing } from "../evaluate";
 import { defaultHealOptions } from "../heal";
@@ -17,7 +19,7 @@ import { trainDdpm, epsilonModel, type TrainResult } from "../train";
 import { decodeTrainState, disposeTrainState, encodeTrainState } from "../train-state";
 import { UNet, type Weights } from "../unet";
 import { forwardStrip, samplesVsNearest } from "../viz";
-import { describeSource, loadRunData } from "./data";
+import { describeSource, loadRunData, logSkipped, trainingSplit } from "./data";
 
 export type DdpmTrainConfig = RunConfig<"ddpm-train">;
 
@@ -32,7 +34,7 @@ export interface TrainedTeacher {
 }
 
 /**
- * Trains a teacher on `train` (normal images) and logs as it goes. `evalSamples` (labelled, e.g. the test
+ * Trains a teacher on `train` (normal images) and logs as it goes. `evalSamples` (labelled: the validation
  * split) feed the quick evaluations every `config.evalEvery` steps.
  */
 export async function trainTeacher(
@@ -67,10 +69,10 @@ export async function trainTeacher(
       });
       lastEval = { image_auroc: summary.image_auroc, pixel_auroc: summary.pixel_auroc };
       const values: Record<string, number> = {};
-      if (summary.image_auroc !== null) values["eval/image_auroc"] = summary.image_auroc;
-      if (summary.pixel_auroc !== null) values["eval/pixel_auroc"] = summary.pixel_auroc;
+      if (summary.image_auroc !== null) values["val/image_auroc"] = summary.image_auroc;
+      if (summary.pixel_auroc !== null) values["val/pixel_auroc"] = summary.pixel_auroc;
       await logger.metrics(step, values);
-      logger.log(`step ${step}: quick DDIM-10 eval on ${quickEvalSet.length} images: image AUROC ${fmt(summary.image_auroc)}, pixel AUROC ${fmt(summary.pixel_auroc)}`);
+      logger.log(`step ${step}: quick DDIM-10 validation on ${quickEvalSet.length} images: image AUROC ${fmt(summary.image_auroc)}, pixel AUROC ${fmt(summary.pixel_auroc)}`);
     }
   };
 
@@ -136,10 +138,13 @@ export async function trainTeacher(
     size,
     channels,
     training: {
+      dataSource: config.data,
       data: describeSource(config.data),
       split: config.split,
       testFraction: config.testFraction,
-      trainImages: train.length,
+      valFraction: config.valFraction,
+      nTrain: train.length,
+      trainImages: fingerprints(images),
       iters: config.iters,
       batch: config.batch,
       lr: config.lr,
@@ -156,13 +161,15 @@ export async function trainTeacher(
 
 export async function runDdpmTrain(config: DdpmTrainConfig, { logger, ...resumable }: RunContext) {
   const { backend } = await describeBackend();
-  const load = (split: "train" | "test" | "all") =>
-    loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction });
-  const dataset = await load(config.split);
-  if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s), e.g. ${dataset.skipped[0]!.path}: ${dataset.skipped[0]!.reason}`);
+  const load = (split: Split) =>
+    loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction, valFraction: config.valFraction });
+  const dataset = await load(trainingSplit(config.split));
+  logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples.filter((s) => s.label === 0);
   if (train.length === 0) throw new Error(`no Negative (normal) images in the ${config.split} split of ${describeSource(config.data)}`);
-  const evalSamples = config.evalEvery > 0 && config.split === "train" ? (await load("test")).samples : [];
+  const validation = config.evalEvery > 0 ? await load("val") : null;
+  if (validation) logSkipped((line) => logger.log(line), validation);
+  const evalSamples = validation?.samples ?? [];
   throwIfCancelled(logger);
 
   const { teacher, result, lastEval } = await trainTeacher(config, train, logger, evalSamples, resumable);
@@ -184,8 +191,9 @@ export async function runDdpmTrain(config: DdpmTrainConfig, { logger, ...resumab
       final_loss: result.finalLoss,
       params: teacher.model.parameterCount,
       n_train: train.length,
-      image_auroc: lastEval?.image_auroc ?? null,
-      pixel_auroc: lastEval?.pixel_auroc ?? null,
+      dataset: describeSource(config.data),
+      val_image_auroc: lastEval?.image_auroc ?? null,
+      val_pixel_auroc: lastEval?.pixel_auroc ?? null,
     };
   } finally {
     teacher.model.dispose();

@@ -8,12 +8,14 @@ import { decodeCheckpoint, type Teacher } from "../checkpoint";
 import type { RunConfig } from "../config";
 import type { EpsilonModel } from "../diffusion/sample";
 import { evaluateHealing, hardestCases, type EvalSummary, type ImageResult } from "../evaluate";
-import { defaultHealOptions, type HealOptions } from "../heal";
+import type { HealOptions } from "../heal";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
 import { epsilonModel } from "../train";
 import { healingTrajectory, resultsPanel } from "../viz";
 import { describeSource, loadRunData } from "./data";
+import { samplerOptions, validationThreshold } from "./eval";
+import { teacherDetector } from "../methods/teacher";
 
 export type HealEvalConfig = RunConfig<"heal-eval">;
 
@@ -29,17 +31,7 @@ export function healOptionsOf(config: {
   smooth: number;
   batch?: number;
 }): HealOptions {
-  return {
-    sampler: config.sampler,
-    steps: config.steps ?? (config.sampler === "ddim" ? Math.min(10, config.t0) : config.t0),
-    t0: config.t0,
-    eta: config.eta ?? 0,
-    seeds: config.seeds,
-    seed: config.seed,
-    topkPercent: config.topk,
-    smoothSigma: config.smooth,
-    batchSize: config.batch ?? defaultHealOptions.batchSize,
-  };
+  return samplerOptions({ ...config, eta: config.eta ?? 0, noiseSeed: config.seed });
 }
 
 export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact }: RunContext) {
@@ -49,17 +41,19 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
     const { size, channels } = teacher.meta;
     const options = healOptionsOf(config);
     if (options.t0 > teacher.schedule.T) throw new Error(`t0 ${options.t0} exceeds the teacher's T = ${teacher.schedule.T}`);
-    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction });
+    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction, valFraction: config.valFraction });
     if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s)`);
     logger.log(
       `heal-eval: ${dataset.samples.length} images (${config.split} split of ${describeSource(config.data)}), ` +
         `${options.sampler.toUpperCase()}-${options.steps} from t0 = ${options.t0}, ${options.seeds} seed(s)`,
     );
     const eps = epsilonModel(teacher.model);
+    // image_f1's threshold: fixed on validation normals of the teacher's training data, as `eval` does.
+    const threshold = await validationThreshold(teacherDetector(teacher, options), 0.95, 200, () => throwIfCancelled(logger));
     const { summary, results } = await evaluateHealing(eps, teacher.schedule, dataset.samples, size, channels, options, {
       checkCancelled: () => throwIfCancelled(logger),
       onProgress: (done, total) => void logger.metrics(done, { "eval/progress": done / total }),
-    });
+    }, threshold);
     const metrics: Record<string, number> = {};
     for (const [key, value] of Object.entries(summary)) if (typeof value === "number") metrics[`eval/${key}`] = value;
     await logger.metrics(0, metrics);
