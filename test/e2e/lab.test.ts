@@ -42,6 +42,7 @@ let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let inviteLink = "";
+let setupLink = "";
 const artifactsDir = path.join(os.tmpdir(), `crackdiff-e2e-${suffix}`);
 
 const pathIs = (p: string | RegExp) => (url: URL) => (typeof p === "string" ? url.pathname === p : p.test(url.pathname));
@@ -100,6 +101,8 @@ before(
         appLog.push(line);
         if (appLog.length > 400) appLog = appLog.slice(-300);
         if (/\[crackdiff\] ready:/.test(line)) ready();
+        const setup = /create the admin at (\S+\/setup\?token=\S+)/.exec(line);
+        if (setup) setupLink = setup[1]!;
       }
     };
     child.stdout!.on("data", collect);
@@ -182,8 +185,22 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
 
 test("the first visitor sets up the lab; the admin adds a member and invites a viewer", { skip, timeout: 5 * 60_000 }, () =>
   withEvidence("setup", async () => {
+    // Without the link `npm start` printed, nobody can claim the fresh lab.
     await page.goto("/");
     await page.waitForURL(pathIs("/setup"));
+    await page.getByRole("status").filter({ hasText: "npm start" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Create admin account" }).count(), 0);
+    await page.goto("/setup?token=not-the-printed-token");
+    await page.getByLabel("Name").fill("Intruder");
+    await page.getByLabel("Email").fill(`intruder-${suffix}@lab.test`);
+    await page.getByLabel("Password", { exact: true }).fill(admin.password);
+    await page.getByLabel("Confirm password").fill(admin.password);
+    await page.getByRole("button", { name: "Create admin account" }).click();
+    await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
+
+    await eventually(async () => setupLink, "the set-up link in the start-up output");
+    assert.ok(setupLink.startsWith(`${baseURL}/setup?token=`), setupLink);
+    await page.goto(setupLink);
     await page.getByLabel("Name").fill(admin.name);
     await page.getByLabel("Email").fill(admin.email);
     await page.getByLabel("Password", { exact: true }).fill(admin.password);

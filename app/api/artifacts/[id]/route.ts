@@ -1,19 +1,7 @@
-/** Downloads a run's artifact (a checkpoint, say). */
-import { eq } from "drizzle-orm";
-import { artifacts } from "@/db/schema";
-import { sessionUserId } from "@/server/auth/options";
-import { services } from "@/server/services";
+/** Downloads a run's artifact (a checkpoint, say); who may is decided in server/access.ts. */
+import { artifactResponse } from "@/server/files";
+import { contextFromRequest } from "@/server/request";
 
-export async function GET(_req: Request, { params }: { params: Promise<{ id: string }> }) {
-  if (!(await sessionUserId())) return new Response("sign in first", { status: 401 });
-  const id = Number((await params).id);
-  if (!Number.isSafeInteger(id)) return new Response("bad id", { status: 400 });
-  const [row] = await services().db.select().from(artifacts).where(eq(artifacts.id, id));
-  if (!row) return new Response("not found", { status: 404 });
-  return new Response(new Uint8Array(row.bytes), {
-    headers: {
-      "content-type": "application/octet-stream",
-      "content-disposition": `attachment; filename="${row.name.replace(/[^\w.-]/g, "_")}"`,
-    },
-  });
+export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
+  return artifactResponse(await contextFromRequest(req), (await params).id);
 }
