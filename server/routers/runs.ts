@@ -7,6 +7,7 @@ import { transaction } from "../../db/client";
 import { enqueueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
 import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
+import { DataRootError, resolveDatasetFolder } from "../../workers/ml/data/roots";
 import { memberProcedure, protectedProcedure, router, type Context } from "../trpc";
 
 const runId = z.object({ id: z.string().uuid() });
@@ -29,6 +30,15 @@ export async function launchRun(ctx: Context & { user: { id: string } }, input: 
     if (err instanceof InvalidConfigError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message });
     throw err;
   }
+  const data = config.data as { folder?: unknown } | undefined;
+  if (typeof data?.folder === "string") {
+    try {
+      await resolveDatasetFolder(data.folder);
+    } catch (err) {
+      if (err instanceof DataRootError) throw new TRPCError({ code: "BAD_REQUEST", message: `invalid ${input.kind} config: data.folder: ${err.message}` });
+      throw err;
+    }
+  }
   return transaction(ctx.sql, async (tx) => {
     const [run] = await tx.db
       .insert(runs)
@@ -44,6 +54,20 @@ export async function launchRun(ctx: Context & { user: { id: string } }, input: 
     await enqueueRun(ctx.boss, tx.sql, run!.id);
     return run!;
   });
+}
+
+/**
+ * What a failed run shows: the error's message without its stack (workers keep the stack in the run's logs).
+ * Stack frames name files and lines of the server, which no viewer needs.
+ */
+export function visibleError(error: string | null): string | null {
+  if (!error) return error;
+  const message = error
+    .split("\n")
+    .filter((line) => !/^\s+at\s/.test(line))
+    .join("\n")
+    .trim();
+  return message.replace(/^(Error|TypeError|RangeError|InvalidConfigError): /, "") || "the run failed";
 }
 
 /** Keeps at most `max` points of a series, evenly spaced, always including the last one. */
@@ -126,6 +150,7 @@ export const runsRouter = router({
     ]);
     return {
       ...run.run,
+      error: visibleError(run.run.error),
       launchedBy: run.launchedBy,
       metricKeys: keys.map((k) => k.key),
       media: mediaRows,

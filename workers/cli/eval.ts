@@ -55,7 +55,7 @@ export default (async (args) => {
     const { size, channels } = teacher.meta;
     const options = healOptionsOf(config);
     if (options.t0 > teacher.schedule.T) throw new UsageError(`--t0 ${options.t0} exceeds the model's T = ${teacher.schedule.T}`);
-    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction });
+    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction, roots: "anywhere" });
     for (const s of dataset.skipped) console.error(`skipped ${s.path}: ${s.reason}`);
     if (dataset.samples.length === 0) throw new UsageError(`no images in the ${config.split} split of ${args.required("data")}`);
     console.error(

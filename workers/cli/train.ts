@@ -28,6 +28,7 @@ export default (async (args) => {
       channels: config.channels,
       split,
       testFraction: config.testFraction,
+      roots: "anywhere", // the command line reads whatever its user can
       onProgress: (done, total) => {
         if (done === total || done % 100 === 0) console.error(`loading ${split} split: ${done}/${total}`);
       },

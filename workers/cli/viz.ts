@@ -72,7 +72,7 @@ export default (async (args) => {
     const data = args.string("data");
     if (data) {
       const split = args.choice("split", ["train", "all"] as const, "train");
-      const dataset = await loadRunData({ folder: data }, { size, channels, split, testFraction: args.number("test-fraction", 0.3) });
+      const dataset = await loadRunData({ folder: data }, { size, channels, split, testFraction: args.number("test-fraction", 0.3), roots: "anywhere" });
       const train = dataset.samples.filter((s) => s.label === 0).map((s) => s.image);
       const count = args.number("count", 8);
       if (!Number.isInteger(count) || count < 1 || count > 64) throw new UsageError("--count must be an integer in [1, 64]");
