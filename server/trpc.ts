@@ -37,6 +37,8 @@ export async function createContextInner(opts: { services: Services; userId: str
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
+  // Stack traces reach the browser only in development, never in production or tests.
+  isDev: process.env.NODE_ENV === "development",
   errorFormatter: ({ shape, error }) => ({
     ...shape,
     data: {
