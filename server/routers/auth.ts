@@ -53,6 +53,10 @@ export const authRouter = router({
   acceptInvite: publicProcedure
     .input(z.object({ token: tokenSchema, name: nameSchema, password: passwordSchema }))
     .mutation(async ({ ctx, input }) => {
+      // A link that cannot work costs no password hashing: nobody makes the server burn scrypt for free.
+      if (!(await ctx.db.query.invites.findFirst({ where: openInvite(input.token), columns: { id: true } }))) {
+        throw new TRPCError({ code: "NOT_FOUND", message: "this invitation is invalid, used or expired" });
+      }
       const passwordHash = await hashPassword(input.password);
       return ctx.db.transaction(async (tx) => {
         const [invite] = await tx

@@ -30,6 +30,9 @@ export async function launchRun(ctx: Context & { user: { id: string } }, input: 
     if (err instanceof InvalidConfigError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message });
     throw err;
   }
+  if (input.parentId && !(await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.parentId), columns: { id: true } }))) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: "parentId: no such run" });
+  }
   const data = config.data as { folder?: unknown } | undefined;
   if (typeof data?.folder === "string") {
     try {

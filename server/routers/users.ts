@@ -84,7 +84,11 @@ export const usersRouter = router({
   }),
 
   update: adminProcedure
-    .input(z.object({ id: z.string().uuid(), role: roleSchema.optional(), disabled: z.boolean().optional() }))
+    .input(
+      z
+        .object({ id: z.string().uuid(), role: roleSchema.optional(), disabled: z.boolean().optional() })
+        .refine((u) => u.role !== undefined || u.disabled !== undefined, { message: "give a role or disabled to change", path: ["role"] }),
+    )
     .mutation(async ({ ctx, input }) => {
       const demotesAdmin = (input.role && input.role !== "admin") || input.disabled;
       if (demotesAdmin) {

@@ -87,6 +87,33 @@ export interface ProcedureDef {
 /** Every procedure of the app's router by its dotted path ("runs.get"): tRPC keeps them flat at run time. */
 export const allProcedures = () => appRouter._def.procedures as unknown as Record<string, ProcedureDef>;
 
+let counter = 0;
+const unique = (what: string) => `${what}-${++counter}@lab.test`;
+const missingId = "00000000-0000-4000-8000-000000000000";
+
+/**
+ * A valid input for every procedure that takes one, so a call reaches its handler. A new procedure with input
+ * needs a line here (the access matrix and the bad-input properties start from these).
+ */
+export function validInputs(lab: Pick<Lab, "ids" | "run">): Record<string, () => unknown> {
+  return {
+    "auth.setup": () => ({ token: SETUP_TOKEN, email: unique("setup"), name: "S", password: "0123456789" }),
+    "auth.invite": () => ({ token: "no-such-invitation" }),
+    "auth.acceptInvite": () => ({ token: "no-such-invitation", name: "N", password: "0123456789" }),
+    "users.create": () => ({ email: unique("created"), name: "C", role: "viewer", password: "0123456789" }),
+    "users.invite": () => ({ email: unique("invited"), role: "viewer" }),
+    "users.revokeInvite": () => ({ id: missingId }),
+    "users.update": () => ({ id: lab.ids.viewer, role: "viewer" }),
+    "runs.list": () => ({}),
+    "runs.get": () => ({ id: lab.run.id }),
+    "runs.metrics": () => ({ runIds: [lab.run.id] }),
+    "runs.logs": () => ({ id: lab.run.id }),
+    "runs.launch": () => ({ kind: "smoke", config: { steps: 1 } }),
+    "runs.relaunch": () => ({ id: lab.run.id }),
+    "runs.cancel": () => ({ id: lab.run.id }),
+  };
+}
+
 /** The cookie sign-in sets: a NextAuth JWT (encrypted with the server's secret) naming the account and its version. */
 export async function sessionCookie(userId: string, sessionVersion: number, maxAge = SESSION_MAX_AGE_S): Promise<string> {
   const token = await encode({ token: { sub: userId, sessionVersion }, secret: SECRET, maxAge });
