@@ -8,7 +8,7 @@ import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 
 /** `CRACKDIFF_DATA_ROOTS` (paths separated by `:`), else the repository's `data/` and `<data dir>/datasets`. */
-export function dataRoots(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+export function dataRoots(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string[] {
   const configured = env.CRACKDIFF_DATA_ROOTS?.split(path.delimiter).map((p) => p.trim()).filter(Boolean);
   if (configured?.length) return configured.map((p) => path.resolve(cwd, p));
   return [path.resolve(cwd, "data"), path.resolve(cwd, env.CRACKDIFF_DATA_DIR ?? ".data", "datasets")];
