@@ -195,4 +195,23 @@ describe("access matrix", () => {
     const current = new Request(new URL(url, "http://lab.test"), { headers: { cookie: await sessionCookie(lab.ids.admin, 0) } });
     assert.equal((await artifact.handler(current, params)).status, 200);
   });
+
+  test("errors reach callers as messages: no stack traces, for failed runs or refused calls", async () => {
+    const { db } = (await import("../../server/services")).services();
+    const { runs } = await import("../../db/schema");
+    const { eq } = await import("drizzle-orm");
+    await db
+      .update(runs)
+      .set({ status: "failed", error: "Error: dataset folder has no Negative images\n    at loadFolderDataset (/srv/crackdiff/workers/ml/data/folder.ts:52:11)\n    at async run (/srv/crackdiff/workers/worker.ts:80:7)" })
+      .where(eq(runs.id, lab.run.id));
+    const viewer = await lab.caller("viewer");
+    assert.equal((await viewer.runs.get({ id: lab.run.id })).error, "dataset folder has no Negative images");
+
+    const req = await request("viewer", "POST", "/api/trpc/runs.launch", JSON.stringify(superjson.serialize({ kind: "smoke" })));
+    const res = await trpcRoute().handler(req, { params: Promise.resolve({ trpc: "runs.launch" }) });
+    const body = await res.text();
+    assert.equal(res.status, 403);
+    assert.match(body, /read-only/);
+    assert.doesNotMatch(body, /stack|\.ts:\d+/);
+  });
 });
