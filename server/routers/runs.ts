@@ -70,7 +70,7 @@ export function visibleError(error: string | null): string | null {
     .filter((line) => !/^\s+at\s/.test(line))
     .join("\n")
     .trim();
-  return message.replace(/^(Error|TypeError|RangeError|InvalidConfigError): /, "") || "the run failed";
+  return message.replace(/^[A-Za-z]*Error: /, "") || "the run failed";
 }
 
 /** Keeps at most `max` points of a series, evenly spaced, always including the last one. */
