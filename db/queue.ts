@@ -3,7 +3,8 @@
  * workers (claim), so it lives here in db/.
  */
 import PgBoss from "pg-boss";
-import type { Sql } from "./client";
+import { transaction, type Sql } from "./client";
+import type { RunStatus } from "./schema";
 
 export const RUN_QUEUE = "runs";
 export interface RunJob {
@@ -59,4 +60,27 @@ export async function enqueueRun(boss: PgBoss, tx: Sql, runId: string): Promise<
   const id = await boss.send(RUN_QUEUE, { runId } satisfies RunJob, { ...jobOptions, db: inTransaction(tx) });
   if (!id) throw new Error(`queue refused the job for run ${runId}`);
   return id;
+}
+
+/**
+ * Puts a run that is `from` one of the given states back in the queue, where its next worker resumes it from its
+ * last saved state, and says why in its log. `retry` counts it against the run's crash retries.
+ */
+export async function requeueRun(
+  boss: PgBoss,
+  sql: Sql,
+  runId: string,
+  opts: { from: RunStatus[]; why: string; retry: boolean; owner?: string },
+): Promise<boolean> {
+  return transaction(sql, async ({ sql: tx }) => {
+    const [run] = await tx`
+      update runs set status = 'queued', attempt = attempt + ${opts.retry ? 1 : 0}, worker_id = null, heartbeat_at = null,
+        finished_at = null, error = null, cancel_requested = false
+      where id = ${runId} and status in ${tx(opts.from)} ${opts.owner ? tx`and worker_id = ${opts.owner}` : tx``}
+      returning id`;
+    if (!run) return false;
+    await tx`insert into run_logs (run_id, line) values (${runId}, ${opts.why})`;
+    await enqueueRun(boss, tx, runId);
+    return true;
+  });
 }

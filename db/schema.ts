@@ -75,8 +75,12 @@ export const runs = pgTable(
     /** The sweep (or study) this run belongs to. */
     parentId: uuid("parent_id").references((): AnyPgColumn => runs.id, { onDelete: "set null" }),
     launchedBy: uuid("launched_by").references(() => users.id),
+    /** The sweep that launched this run, one child per grid point. */
+    sweepId: uuid("sweep_id").references((): AnyPgColumn => sweeps.id, { onDelete: "set null" }),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     notes: text("notes").notNull().default(""),
+    /** Archived runs are hidden from the runs list unless asked for. */
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
     createdAt: createdAt(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
@@ -87,13 +91,37 @@ export const runs = pgTable(
     summary: jsonb("summary").$type<Record<string, number | string | null>>().notNull().default({}),
     error: text("error"),
     cancelRequested: boolean("cancel_requested").notNull().default(false),
+    /** How many times the run was put back in the queue after a crash or a worker's shutdown. */
+    attempt: integer("attempt").notNull().default(0),
   },
   (t) => [
     index("runs_created_idx").on(t.createdAt.desc()),
     index("runs_status_idx").on(t.status, t.heartbeatAt),
     index("runs_parent_idx").on(t.parentId),
     index("runs_kind_idx").on(t.kind, t.createdAt.desc()),
+    index("runs_sweep_idx").on(t.sweepId),
+    index("runs_tags_idx").using("gin", t.tags),
   ],
+);
+
+/**
+ * A grid over config fields of one run kind: one child run per grid point (`runs.sweep_id`). The base config
+ * and the grid are kept so the sweep page can say which values each child took.
+ */
+export const sweeps = pgTable(
+  "sweeps",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    kind: text("kind").notNull(),
+    baseConfig: jsonb("base_config").$type<Record<string, unknown>>().notNull(),
+    /** [{ field: "sampler", values: ["ddpm", "ddim"] }, …]; a field may be a dotted path into the config. */
+    grid: jsonb("grid").$type<{ field: string; values: unknown[] }[]>().notNull(),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    launchedBy: uuid("launched_by").references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sweeps_created_idx").on(t.createdAt.desc())],
 );
 
 /** One row per (run, key, step): a point sent twice (a retried batch) overwrites, never duplicates. */
@@ -146,6 +174,8 @@ export const runLogs = pgTable(
     runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
     line: text("line").notNull(),
+    /** The writer's own id for the line, so a write retried after a lost reply adds it once. */
+    key: text("key").unique(),
   },
   (t) => [index("run_logs_run_idx").on(t.runId, t.id)],
 );
@@ -167,29 +197,67 @@ export const workers = pgTable(
   (t) => [index("workers_heartbeat_idx").on(t.heartbeatAt)],
 );
 
-/** The research plan: one row per weekly milestone. */
-export const milestones = pgTable(
-  "milestones",
+/** Where a week of the research plan stands. */
+export const milestoneStatusEnum = pgEnum("milestone_status", ["planned", "in-progress", "done", "blocked"]);
+export type MilestoneStatus = (typeof milestoneStatusEnum.enumValues)[number];
+
+/** The research plan: one row per week, seeded on first start (db/plan.ts). */
+export const milestones = pgTable("milestones", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  week: integer("week").notNull().unique(),
+  title: text("title").notNull(),
+  tasks: text("tasks").array().notNull().default(sql`'{}'::text[]`),
+  questions: text("questions").array().notNull().default(sql`'{}'::text[]`),
+  status: milestoneStatusEnum("status").notNull().default("planned"),
+  ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+  dueDate: timestamp("due_date", { withTimezone: true }),
+  /** Markdown. */
+  notes: text("notes").notNull().default(""),
+  createdAt: createdAt(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Runs a milestone cites as its evidence. */
+export const milestoneRuns = pgTable(
+  "milestone_runs",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    week: integer("week").notNull(),
-    title: text("title").notNull(),
-    description: text("description").notNull().default(""),
-    dueDate: timestamp("due_date", { withTimezone: true }),
-    doneAt: timestamp("done_at", { withTimezone: true }),
+    milestoneId: uuid("milestone_id").notNull().references(() => milestones.id, { onDelete: "cascade" }),
+    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     createdAt: createdAt(),
   },
-  (t) => [index("milestones_week_idx").on(t.week)],
+  (t) => [primaryKey({ columns: [t.milestoneId, t.runId] })],
 );
 
-/** Read-only dashboards for supervisors: the token in the URL is the only credential. */
-export const shareLinks = pgTable("share_links", {
-  token: text("token").primaryKey(),
-  title: text("title").notNull(),
-  /** What the link shows, e.g. { runIds: [...] } or { tag: "week3" }. */
-  scope: jsonb("scope").$type<Record<string, unknown>>().notNull(),
-  createdBy: uuid("created_by").notNull().references(() => users.id),
-  createdAt: createdAt(),
-  expiresAt: timestamp("expires_at", { withTimezone: true }),
-  revokedAt: timestamp("revoked_at", { withTimezone: true }),
-});
+/** A saved arrangement of panels (server/dashboards.ts defines them) with a title and Markdown text. */
+export const dashboards = pgTable(
+  "dashboards",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    title: text("title").notNull(),
+    /** Markdown. */
+    body: text("body").notNull().default(""),
+    panels: jsonb("panels").$type<unknown[]>().notNull().default([]),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("dashboards_updated_idx").on(t.updatedAt.desc())],
+);
+
+/**
+ * View-only links to one dashboard, for people without an account. Only the SHA-256 of the token is stored:
+ * the token itself is shown once, to the member who creates the link.
+ */
+export const shareLinks = pgTable(
+  "share_links",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tokenHash: text("token_hash").notNull().unique(),
+    dashboardId: uuid("dashboard_id").notNull().references(() => dashboards.id, { onDelete: "cascade" }),
+    createdBy: uuid("created_by").notNull().references(() => users.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("share_links_dashboard_idx").on(t.dashboardId)],
+);

@@ -2,6 +2,7 @@
  * The RunLogger the worker hands to the ML library: metrics and log lines are buffered and written in
  * batches; a failed write (the database restarting, say) keeps its rows and is retried, so nothing is lost.
  */
+import { randomBytes } from "node:crypto";
 import { retryWhileDown, type Sql } from "../db/client";
 import type { RunLogger } from "./ml/logger";
 
@@ -18,7 +19,9 @@ interface Point {
 
 export class DbRunLogger implements RunLogger {
   private points = new Map<string, Point>(); // keyed by (key, step): a resent point replaces the pending one
-  private lines: { run_id: string; at: string; line: string }[] = [];
+  private lines: { run_id: string; at: string; line: string; key: string }[] = [];
+  private readonly lineKeyPrefix = randomBytes(8).toString("hex");
+  private lineCount = 0;
   private timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -41,7 +44,8 @@ export class DbRunLogger implements RunLogger {
   }
 
   log(line: string): void {
-    this.lines.push({ run_id: this.runId, at: new Date().toISOString(), line });
+    const key = `${this.lineKeyPrefix}:${this.lineCount++}`;
+    this.lines.push({ run_id: this.runId, at: new Date().toISOString(), line, key });
   }
 
   async media(key: string, step: number, png: Uint8Array, caption?: string): Promise<void> {
@@ -74,7 +78,10 @@ export class DbRunLogger implements RunLogger {
             insert into metrics ${this.sql(points, "run_id", "key", "step", "value", "wall_time")}
             on conflict (run_id, key, step) do update set value = excluded.value, wall_time = excluded.wall_time`;
         }
-        if (lines.length) await this.sql`insert into run_logs ${this.sql(lines, "run_id", "at", "line")}`;
+        if (lines.length) {
+          // A write whose reply was lost may have committed: its retry must not add the lines again.
+          await this.sql`insert into run_logs ${this.sql(lines, "run_id", "at", "line", "key")} on conflict (key) do nothing`;
+        }
       } catch (err) {
         for (const p of points) {
           const id = `${p.key}\u0000${p.step}`;

@@ -5,13 +5,21 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { createDb, retryWhileDown, type Sql } from "../db/client";
-import { HEARTBEAT_MS, sweepCrashedRuns } from "../db/liveness";
-import { createBoss, RUN_QUEUE, type RunJob } from "../db/queue";
+import { createBoss, requeueRun, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
 import { DbRunLogger } from "./db-logger";
+import { startHeartbeat } from "./heartbeat";
 import { parseRunConfig, runKinds, type RunKind } from "./ml/config";
 import { runners as defaultRunners, type RunContext, type Runner } from "./ml/kinds";
 import { RunCancelled } from "./ml/logger";
+
+/** How long a finished run's result waits for an unreachable database before the worker gives up on it. */
+const FINAL_WRITE_PATIENCE_MS = 15 * 60_000;
+/** How often a training saves the state it can resume from (the artifact RESUME_STATE of its run). */
+const CHECKPOINT_MS = Number(process.env.CRACKDIFF_CHECKPOINT_SECONDS ?? 120) * 1000;
+const RESUME_STATE = "resume-state";
+/** At shutdown, how long the current run has to save its state before it is stopped anyway. */
+const HAND_BACK_GRACE_MS = 15_000;
 
 export type RunnerRegistry = { [K in RunKind]: () => Promise<Runner<K>> };
 
@@ -38,44 +46,63 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const { sql, close } = createDb(opts.url, { max: 4 });
   const boss = createBoss(opts.url, { maintenance: true });
 
-  let current: { runId: string; abort: AbortController } | null = null;
+  let current: { runId: string; abort: AbortController; logger: DbRunLogger } | null = null;
   let backend: { backend: string; device: string } | null = null;
 
   await sql`insert into workers (id, host, pid) values (${id}, ${os.hostname()}, ${process.pid})`;
 
-  const beat = async () => {
-    await sql`update workers set heartbeat_at = now(), current_run_id = ${current?.runId ?? null},
-      backend = ${backend?.backend ?? null}, device = ${backend?.device ?? null} where id = ${id}`;
-    if (current) {
-      const [row] = await sql<{ cancel_requested: boolean }[]>`
-        update runs set heartbeat_at = now() where id = ${current.runId} returning cancel_requested`;
-      if (row?.cancel_requested) current.abort.abort();
-    }
-    await sweepCrashedRuns(sql);
-  };
-  // A missed beat (the database restarting) is not fatal: the next one catches up.
-  const heartbeat = setInterval(() => void beat().catch((e) => log(`heartbeat failed: ${e.message}`)), HEARTBEAT_MS);
+  const heartbeat = startHeartbeat(opts.url, id, (event) => {
+    if (event.type === "log") return log(event.line);
+    if (event.runId !== current?.runId) return;
+    if (event.type === "cancel") return current.abort.abort();
+    const why = `the run was taken from worker ${id} (now ${event.status}${event.workerId && event.workerId !== id ? ` on worker ${event.workerId}` : ""}); its work here stops`;
+    log(`run ${event.runId}: ${why}`);
+    current.logger.log(why);
+    current.abort.abort();
+  });
+
+  let handingBack = false;
 
   const execute = async (runId: string) => {
-    const [run] = await sql<{ kind: string; config: unknown; name: string }[]>`
-      update runs set status = 'running', worker_id = ${id}, started_at = now(), heartbeat_at = now()
-      where id = ${runId} and status = 'queued' returning kind, config, name`;
+    // A claim that fails for want of a database waits for it: a lost claim would leave the run queued forever.
+    const [run] = await retryWhileDown(() => sql<{ kind: string; config: unknown; name: string }[]>`
+      update runs set status = 'running', worker_id = ${id}, started_at = coalesce(started_at, now()), heartbeat_at = now()
+      where id = ${runId} and status = 'queued' returning kind, config, name`);
     if (!run) return; // cancelled while queued, or already taken
     const abort = new AbortController();
-    current = { runId, abort };
     const logger = new DbRunLogger(sql, runId, abort.signal);
+    // The run stays this worker's (and heartbeats keep it alive) until its final state is written.
+    current = { runId, abort, logger };
+    heartbeat.set({ runId });
     let status: RunStatus = "finished";
     let summary: Record<string, unknown> = {};
     let error: string | null = null;
+    let savedStep: number | null = null;
+    let lastSave = Date.now();
     log(`run ${runId} (${run.kind} "${run.name}") started`);
     try {
       const compute = (backend ??= await initBackend());
+      heartbeat.set(compute);
       await retryWhileDown(() => sql`update runs set backend = ${compute.backend}, device = ${compute.device} where id = ${runId}`);
       if (!runKinds.includes(run.kind as RunKind)) throw new Error(`this worker cannot run kind "${run.kind}"`);
       const kind = run.kind as RunKind;
       const config = parseRunConfig(kind, run.config);
       const runner = (await runnerFor[kind]()) as Runner<RunKind>;
-      const ctx: RunContext = { logger, loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name) };
+      const ctx: RunContext = {
+        logger,
+        loadArtifact: (fromRun, name) => loadArtifact(sql, fromRun, name),
+        resumeState: await loadArtifact(sql, runId, RESUME_STATE).catch(() => null),
+        checkpoint: {
+          due: () => handingBack || Date.now() - lastSave >= CHECKPOINT_MS,
+          save: async (state, step) => {
+            // Points up to `step` are stored before the state that skips them on resume.
+            await retryWhileDown(() => logger.flush());
+            await logger.artifact(RESUME_STATE, "train-state", state, { step });
+            [lastSave, savedStep] = [Date.now(), step];
+            if (handingBack) abort.abort();
+          },
+        },
+      };
       summary = await runner(config, ctx);
     } catch (err) {
       if (err instanceof RunCancelled || abort.signal.aborted) {
@@ -85,30 +112,51 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
         status = "failed";
         error = errorText(err);
       }
-    } finally {
-      current = null;
     }
+    const handBack = handingBack && status === "killed";
     if (error) logger.log(`error: ${error}`);
-    await logger.close().catch((e) => log(`run ${runId}: some metrics could not be written: ${e.message}`));
-    await retryWhileDown(() => sql`
-      update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
-      where id = ${runId} and status = 'running'`, { onRetry: (e) => log(`database unreachable, retrying: ${e.message}`) });
-    log(`run ${runId} ${status}${error ? `: ${error.split("\n")[0]}` : ""}`);
+    await logger.close().catch((e) => {
+      // A result whose record is incomplete is not a finished run.
+      if (status === "finished") [status, error] = ["failed", `metrics or logs could not be written: ${e.message}`];
+      log(`run ${runId}: some metrics could not be written: ${e.message}`);
+    });
+    // A run swept as crashed while this worker could not reach the database is still this worker's to end.
+    const retrying = { patienceMs: FINAL_WRITE_PATIENCE_MS, onRetry: (e: Error) => log(`database unreachable, retrying: ${e.message}`) };
+    const ended = handBack
+      ? await retryWhileDown(() => requeueRun(boss, sql, runId, {
+          from: ["running", "crashed"],
+          owner: id,
+          why: `worker ${id} shut down and handed the run back to the queue` +
+            (savedStep === null ? " (no training state saved: it starts over)" : ` (training state saved at step ${savedStep})`),
+          retry: false,
+        }), retrying)
+      : (await retryWhileDown(() => sql`
+          update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
+          where id = ${runId} and worker_id = ${id} and status in ('running', 'crashed') returning id`, retrying)).length > 0;
+    if (ended && status === "finished") await sql`delete from artifacts where run_id = ${runId} and name = ${RESUME_STATE}`.catch(() => {});
+    current = null;
+    heartbeat.set({ runId: null });
+    if (!ended) log(`run ${runId} was no longer this worker's; its ${status} result was not recorded`);
+    else log(`run ${runId} ${handBack ? "handed back to the queue" : status}${error ? `: ${error.split("\n")[0]}` : ""}`);
   };
 
   await boss.start();
   await boss.work<RunJob>(RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
     if (job) await execute(job.data.runId);
   });
-  await beat();
   log("waiting for runs");
 
   return {
     id,
     async stop() {
-      clearInterval(heartbeat);
-      current?.abort.abort(); // the run ends as killed and its rows are flushed before the pool closes
+      // The current run saves its training state at the end of its step and goes back to the queue; a run that
+      // saves none within the grace period is stopped anyway (and starts over, or from its last saved state).
+      handingBack = true;
+      const run = current;
+      const grace = setTimeout(() => run?.abort.abort(), HAND_BACK_GRACE_MS);
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+      clearTimeout(grace);
+      await heartbeat.stop();
       await sql`update workers set stopped_at = now(), current_run_id = null where id = ${id}`.catch(() => {});
       await close();
     },

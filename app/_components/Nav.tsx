@@ -48,6 +48,10 @@ export function Nav() {
         <div className="nav-links">
           <NavLink href="/">Runs</NavLink>
           <NavLink href="/runs/new">Launch</NavLink>
+          <NavLink href="/plan">Plan</NavLink>
+          <NavLink href="/dashboards">Dashboards</NavLink>
+          <NavLink href="/sweeps">Sweeps</NavLink>
+          <NavLink href="/leaderboards">Leaderboards</NavLink>
           {me.role === "admin" && <NavLink href="/team">Team</NavLink>}
         </div>
         <div className="nav-right">

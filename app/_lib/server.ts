@@ -5,13 +5,18 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { appRouter } from "@/server/routers";
-import { contextFromCookies } from "@/server/request";
+import { contextFromCookies, contextFromRequest } from "@/server/request";
 import { createCallerFactory, type SessionUser } from "@/server/trpc";
 
 const createCaller = createCallerFactory(appRouter);
 
 export async function serverCaller() {
   return createCaller(await contextFromCookies((await headers()).get("cookie")));
+}
+
+/** The same, for a route handler: built from the request it answers. */
+export async function requestCaller(req: Request) {
+  return createCaller(await contextFromRequest(req));
 }
 
 /** The signed-in, enabled user, or null. */

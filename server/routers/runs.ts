@@ -1,13 +1,14 @@
 /** Runs: launch, list, inspect, cancel. Reading is open to every signed-in role; changes need a member. */
 import { TRPCError } from "@trpc/server";
-import { and, asc, desc, eq, ilike, inArray, sql, type SQL } from "drizzle-orm";
+import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { artifacts, media, metrics, runLogs, runs, runStatusEnum, users } from "../../db/schema";
 import { transaction } from "../../db/client";
-import { enqueueRun } from "../../db/queue";
+import { enqueueRun, requeueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
 import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
 import { DataRootError, resolveDatasetFolder } from "../../workers/ml/data/roots";
+import { toCsv } from "../csv";
 import { memberProcedure, protectedProcedure, router, type Context } from "../trpc";
 
 const runId = z.object({ id: z.string().uuid() });
@@ -21,42 +22,52 @@ export const launchInput = z.object({
   parentId: z.string().uuid().optional(),
 });
 
-/** Validates the config, inserts the run and enqueues its job in one transaction. */
-export async function launchRun(ctx: Context & { user: { id: string } }, input: z.infer<typeof launchInput>) {
-  let config: Record<string, unknown>;
+/** The kind's schema applied to a config (defaults filled in); a bad one is a BAD_REQUEST naming each field. */
+export function validatedConfig(kind: RunKind, config: unknown, context = ""): Record<string, unknown> {
   try {
-    config = parseRunConfig(input.kind, input.config) as Record<string, unknown>;
+    return parseRunConfig(kind, config) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof InvalidConfigError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message });
+    if (err instanceof InvalidConfigError) throw new TRPCError({ code: "BAD_REQUEST", message: `${context}${err.message}` });
     throw err;
   }
+}
+
+/** A folder dataset must be inside the data roots; refused as a field error that never says whether it exists. */
+export async function checkDataFolder(kind: string, config: Record<string, unknown>, context = ""): Promise<void> {
+  const data = config.data as { folder?: unknown } | undefined;
+  if (typeof data?.folder !== "string") return;
+  try {
+    await resolveDatasetFolder(data.folder);
+  } catch (err) {
+    if (err instanceof DataRootError) throw new TRPCError({ code: "BAD_REQUEST", message: `${context}invalid ${kind} config: data.folder: ${err.message}` });
+    throw err;
+  }
+}
+
+/** Inserts a run with a validated config and enqueues its job, inside the caller's transaction. */
+export async function insertRun(tx: { db: Context["db"]; sql: Context["sql"] }, boss: Context["boss"], values: typeof runs.$inferInsert) {
+  const [run] = await tx.db.insert(runs).values(values).returning();
+  await enqueueRun(boss, tx.sql, run!.id);
+  return run!;
+}
+
+/** Validates the config, inserts the run and enqueues its job in one transaction. */
+export async function launchRun(ctx: Context & { user: { id: string } }, input: z.infer<typeof launchInput>) {
+  const config = validatedConfig(input.kind, input.config);
+  await checkDataFolder(input.kind, config);
   if (input.parentId && !(await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.parentId), columns: { id: true } }))) {
     throw new TRPCError({ code: "BAD_REQUEST", message: "parentId: no such run" });
   }
-  const data = config.data as { folder?: unknown } | undefined;
-  if (typeof data?.folder === "string") {
-    try {
-      await resolveDatasetFolder(data.folder);
-    } catch (err) {
-      if (err instanceof DataRootError) throw new TRPCError({ code: "BAD_REQUEST", message: `invalid ${input.kind} config: data.folder: ${err.message}` });
-      throw err;
-    }
-  }
-  return transaction(ctx.sql, async (tx) => {
-    const [run] = await tx.db
-      .insert(runs)
-      .values({
-        kind: input.kind,
-        name: input.name || `${input.kind}-${new Date().toISOString().slice(5, 16).replace(/[-:T]/g, "")}`,
-        config,
-        tags: input.tags,
-        parentId: input.parentId,
-        launchedBy: ctx.user.id,
-      })
-      .returning();
-    await enqueueRun(ctx.boss, tx.sql, run!.id);
-    return run!;
-  });
+  return transaction(ctx.sql, (tx) =>
+    insertRun(tx, ctx.boss, {
+      kind: input.kind,
+      name: input.name || `${input.kind}-${new Date().toISOString().slice(5, 16).replace(/[-:T]/g, "")}`,
+      config,
+      tags: input.tags,
+      parentId: input.parentId,
+      launchedBy: ctx.user.id,
+    }),
+  );
 }
 
 /**
@@ -96,17 +107,33 @@ export const runsRouter = router({
         kind: kindSchema.optional(),
         search: z.string().trim().max(100).optional(),
         parentId: z.string().uuid().optional(),
+        sweepId: z.string().uuid().optional(),
+        tag: z.string().trim().min(1).max(40).optional(),
+        /** Archived runs are hidden unless asked for. */
+        archived: z.enum(["hide", "include", "only"]).default("hide"),
+        /** A summary metric to sort by (runs without it last); newest first when absent. */
+        sortBy: z.string().trim().min(1).max(80).optional(),
+        sortDir: z.enum(["asc", "desc"]).default("desc"),
         limit: z.number().int().min(1).max(200).default(50),
         offset: z.number().int().min(0).default(0),
-      }).default({ limit: 50, offset: 0 }),
+      }).default({ limit: 50, offset: 0, archived: "hide", sortDir: "desc" }),
     )
     .query(async ({ ctx, input }) => {
-      await sweepCrashedRuns(ctx.sql);
+      await sweepCrashedRuns(ctx.sql, ctx.boss);
       const where: SQL[] = [];
       if (input.status) where.push(eq(runs.status, input.status));
       if (input.kind) where.push(eq(runs.kind, input.kind));
       if (input.search) where.push(ilike(runs.name, `%${input.search.replace(/[%_\\]/g, "\\$&")}%`));
       if (input.parentId) where.push(eq(runs.parentId, input.parentId));
+      if (input.sweepId) where.push(eq(runs.sweepId, input.sweepId));
+      if (input.tag) where.push(arrayContains(runs.tags, [input.tag]));
+      if (input.archived === "hide") where.push(isNull(runs.archivedAt));
+      if (input.archived === "only") where.push(isNotNull(runs.archivedAt));
+      const order: SQL[] = [desc(runs.createdAt)];
+      if (input.sortBy) {
+        const value = sql`case when jsonb_typeof(${runs.summary} -> ${input.sortBy}) = 'number' then (${runs.summary} ->> ${input.sortBy})::float8 end`;
+        order.unshift(input.sortDir === "asc" ? sql`${value} asc nulls last` : sql`${value} desc nulls last`);
+      }
       const rows = await ctx.db
         .select({
           id: runs.id,
@@ -114,6 +141,8 @@ export const runsRouter = router({
           name: runs.name,
           status: runs.status,
           tags: runs.tags,
+          archivedAt: runs.archivedAt,
+          sweepId: runs.sweepId,
           summary: runs.summary,
           createdAt: runs.createdAt,
           startedAt: runs.startedAt,
@@ -125,13 +154,14 @@ export const runsRouter = router({
         .from(runs)
         .leftJoin(users, eq(users.id, runs.launchedBy))
         .where(where.length ? and(...where) : undefined)
-        .orderBy(desc(runs.createdAt))
+        .orderBy(...order)
         .limit(input.limit)
         .offset(input.offset);
       return { runs: rows.map(({ total: _, ...r }) => r), total: rows[0]?.total ?? 0 };
     }),
 
   get: protectedProcedure.input(runId).query(async ({ ctx, input }) => {
+    await sweepCrashedRuns(ctx.sql, ctx.boss); // a run page open on its own must not show a dead worker's run as running
     const [run] = await ctx.db
       .select({ run: runs, launchedBy: users.name })
       .from(runs)
@@ -172,19 +202,76 @@ export const runsRouter = router({
     )
     .query(async ({ ctx, input }) => {
       const rows = await ctx.db
-        .select({ runId: metrics.runId, key: metrics.key, step: metrics.step, value: metrics.value })
+        .select({ runId: metrics.runId, key: metrics.key, step: metrics.step, value: metrics.value, wallTime: metrics.wallTime })
         .from(metrics)
         .where(and(inArray(metrics.runId, input.runIds), input.keys?.length ? inArray(metrics.key, input.keys) : undefined))
         .orderBy(asc(metrics.runId), asc(metrics.key), asc(metrics.step));
-      const series = new Map<string, { runId: string; key: string; points: { step: number; value: number }[] }>();
+      const series = new Map<string, { runId: string; key: string; points: { step: number; value: number; wallTime: number }[] }>();
       for (const r of rows) {
         const id = `${r.runId}\u0000${r.key}`;
         let s = series.get(id);
         if (!s) series.set(id, (s = { runId: r.runId, key: r.key, points: [] }));
-        s.points.push({ step: r.step, value: r.value });
+        s.points.push({ step: r.step, value: r.value, wallTime: r.wallTime.getTime() });
       }
       return [...series.values()].map((s) => ({ ...s, points: downsample(s.points, input.maxPoints) }));
     }),
+
+  /** Every metric point of a run as CSV (key, step, value, wall time), for spreadsheets and notebooks. */
+  metricsCsv: protectedProcedure.input(runId).query(async ({ ctx, input }) => {
+    const run = await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.id), columns: { name: true } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
+    const rows = await ctx.db
+      .select({ key: metrics.key, step: metrics.step, value: metrics.value, wallTime: metrics.wallTime })
+      .from(metrics)
+      .where(eq(metrics.runId, input.id))
+      .orderBy(asc(metrics.key), asc(metrics.step));
+    const csv = toCsv([["key", "step", "value", "wall_time"], ...rows.map((r) => [r.key, r.step, r.value, r.wallTime.toISOString()])]);
+    return { filename: `${run.name.replace(/[^\w.-]+/g, "_")}-metrics.csv`, csv };
+  }),
+
+  /** Runs side by side: configs, summaries and media lists, in the order asked. */
+  compare: protectedProcedure
+    .input(z.object({ ids: z.array(z.string().uuid()).min(1).max(12) }))
+    .query(async ({ ctx, input }) => {
+      const [rows, mediaRows] = await Promise.all([
+        ctx.db
+          .select({
+            id: runs.id,
+            name: runs.name,
+            kind: runs.kind,
+            status: runs.status,
+            config: runs.config,
+            summary: runs.summary,
+            tags: runs.tags,
+            startedAt: runs.startedAt,
+            finishedAt: runs.finishedAt,
+          })
+          .from(runs)
+          .where(inArray(runs.id, input.ids)),
+        ctx.db
+          .select({ id: media.id, runId: media.runId, key: media.key, step: media.step, caption: media.caption })
+          .from(media)
+          .where(inArray(media.runId, input.ids))
+          .orderBy(asc(media.key), asc(media.step)),
+      ]);
+      const missing = input.ids.filter((id) => !rows.some((r) => r.id === id));
+      if (missing.length) throw new TRPCError({ code: "NOT_FOUND", message: `no such run: ${missing.join(", ")}` });
+      return input.ids.map((id) => ({ ...rows.find((r) => r.id === id)!, media: mediaRows.filter((m) => m.runId === id) }));
+    }),
+
+  /** Tags in use, most used first, for the list's filter. */
+  tags: protectedProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.sql<{ tag: string; runs: number }[]>`
+      select tag, count(*)::int as runs from runs, unnest(tags) as tag group by tag order by runs desc, tag`;
+    return rows.map((r) => ({ tag: r.tag, runs: r.runs }));
+  }),
+
+  /** Numeric summary fields any run reports, for sorting the list. */
+  summaryKeys: protectedProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.sql<{ key: string }[]>`
+      select distinct e.key from runs, jsonb_each(runs.summary) as e where jsonb_typeof(e.value) = 'number' order by e.key`;
+    return rows.map((r) => r.key);
+  }),
 
   logs: protectedProcedure
     .input(z.object({ id: z.string().uuid(), afterId: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(2000).default(500) }))
@@ -199,18 +286,58 @@ export const runsRouter = router({
 
   launch: memberProcedure.input(launchInput).mutation(({ ctx, input }) => launchRun(ctx, input)),
 
+  /** Puts a crashed run back in the queue: its next worker continues from the last saved training state. */
+  resume: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {
+    const why = `resumed by ${ctx.user.name ?? ctx.user.email} after the crash`;
+    if (await requeueRun(ctx.boss, ctx.sql, input.id, { from: ["crashed"], why, retry: true })) return { id: input.id, status: "queued" as const };
+    const run = await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.id), columns: { status: true } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
+    throw new TRPCError({ code: "BAD_REQUEST", message: `only a crashed run can be resumed; this one is ${run.status}` });
+  }),
+
   /** Launches a copy of a run's kind and config (after a crash, say). */
   relaunch: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {
     const source = await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.id) });
     if (!source) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
-    return launchRun(ctx, {
-      kind: source.kind as RunKind,
-      name: `${source.name} (again)`.slice(0, 120),
-      config: source.config,
-      tags: source.tags,
-      parentId: source.parentId ?? undefined,
-    });
+    const kind = source.kind as RunKind;
+    const config = validatedConfig(kind, source.config);
+    // The copy stays in its sweep, so a crashed child can be rerun where the sweep's page counts it.
+    return transaction(ctx.sql, (tx) =>
+      insertRun(tx, ctx.boss, {
+        kind,
+        name: `${source.name} (again)`.slice(0, 200),
+        config,
+        tags: source.tags,
+        parentId: source.parentId,
+        sweepId: source.sweepId,
+        launchedBy: ctx.user.id,
+      }),
+    );
   }),
+
+  /** Tags, notes and the archive flag: the run's bookkeeping, editable at any time. */
+  update: memberProcedure
+    .input(
+      z.object({
+        id: z.string().uuid(),
+        tags: z.array(z.string().trim().min(1).max(40)).max(20).optional(),
+        notes: z.string().max(20_000).optional(),
+        archived: z.boolean().optional(),
+      }).refine((u) => u.tags || u.notes !== undefined || u.archived !== undefined, { message: "nothing to change: give tags, notes or archived" }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const [run] = await ctx.db
+        .update(runs)
+        .set({
+          ...(input.tags && { tags: [...new Set(input.tags)] }),
+          ...(input.notes !== undefined && { notes: input.notes }),
+          ...(input.archived !== undefined && { archivedAt: input.archived ? sql`coalesce(${runs.archivedAt}, now())` : null }),
+        })
+        .where(eq(runs.id, input.id))
+        .returning({ id: runs.id, tags: runs.tags, notes: runs.notes, archivedAt: runs.archivedAt });
+      if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
+      return run;
+    }),
 
   /** A queued run is killed at once; a running one is asked to stop and its worker ends it as `killed`. */
   cancel: memberProcedure.input(runId).mutation(async ({ ctx, input }) => {

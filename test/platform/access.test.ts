@@ -45,7 +45,35 @@ const procedures: Record<string, AccessLevel> = {
   "runs.launch": "member",
   "runs.relaunch": "member",
   "runs.cancel": "member",
+  "runs.resume": "member",
+  "runs.update": "member",
+  "runs.metricsCsv": "reader",
+  "runs.compare": "reader",
+  "runs.tags": "reader",
+  "runs.summaryKeys": "reader",
+  "sweeps.launch": "member",
+  "sweeps.list": "reader",
+  "sweeps.get": "reader",
+  "leaderboards.get": "reader",
+  "leaderboards.failures": "reader",
+  "leaderboards.csv": "reader",
   "system.workers": "reader",
+  "plan.list": "reader",
+  "plan.owners": "reader",
+  "plan.update": "member",
+  "plan.linkRun": "member",
+  "plan.unlinkRun": "member",
+  "dashboards.list": "reader",
+  "dashboards.get": "reader",
+  "dashboards.create": "member",
+  "dashboards.update": "member",
+  "dashboards.delete": "member",
+  "dashboards.report": "reader",
+  "share.create": "member",
+  "share.list": "member",
+  "share.revoke": "member",
+  // The share-link holder's one door: the token is the credential (test/platform/share.test.ts tests what it opens).
+  "share.view": "public",
 };
 
 /** Every route handler, by method and its folder's route pattern. */
@@ -61,6 +89,8 @@ const routes: Record<string, { access: AccessLevel; url: () => string; body?: ()
     body: () => JSON.stringify(superjson.serialize({ token: "no-such-invitation", name: "N", password: "0123456789" })),
     status: 404, // reached: the invitation does not exist
   },
+  "GET /api/export/leaderboard": { access: "reader", url: () => "/api/export/leaderboard" },
+  "GET /api/export/run-metrics/[id]": { access: "reader", url: () => `/api/export/run-metrics/${lab.run.id}` },
   "GET /api/auth/[...nextauth]": { skip: "NextAuth's own handler, which needs Next's request scope: sign-in runs through it in test/e2e/lab.test.ts" },
   "POST /api/auth/[...nextauth]": { skip: "NextAuth's own handler, which needs Next's request scope: sign-in runs through it in test/e2e/lab.test.ts" },
 };
@@ -199,13 +229,18 @@ describe("access matrix", () => {
   test("errors reach callers as messages: no stack traces, for failed runs or refused calls", async () => {
     const { db } = (await import("../../server/services")).services();
     const { runs } = await import("../../db/schema");
-    const { eq } = await import("drizzle-orm");
-    await db
-      .update(runs)
-      .set({ status: "failed", error: "Error: dataset folder has no Negative images\n    at loadFolderDataset (/srv/crackdiff/workers/ml/data/folder.ts:52:11)\n    at async run (/srv/crackdiff/workers/worker.ts:80:7)" })
-      .where(eq(runs.id, lab.run.id));
+    const [failed] = await db
+      .insert(runs)
+      .values({
+        kind: "smoke",
+        name: "failed run",
+        config: {},
+        status: "failed",
+        error: "Error: dataset folder has no Negative images\n    at loadFolderDataset (/srv/crackdiff/workers/ml/data/folder.ts:52:11)\n    at async run (/srv/crackdiff/workers/worker.ts:80:7)",
+      })
+      .returning();
     const viewer = await lab.caller("viewer");
-    assert.equal((await viewer.runs.get({ id: lab.run.id })).error, "dataset folder has no Negative images");
+    assert.equal((await viewer.runs.get({ id: failed!.id })).error, "dataset folder has no Negative images");
 
     const req = await request("viewer", "POST", "/api/trpc/runs.launch", JSON.stringify(superjson.serialize({ kind: "smoke" })));
     const res = await trpcRoute().handler(req, { params: Promise.resolve({ trpc: "runs.launch" }) });

@@ -1,4 +1,7 @@
-/** A worker process killed mid-run: its run must end as `crashed`, and the pool must notice it is gone. */
+/**
+ * A worker process killed mid-run: its run is declared `crashed` and, with retries left, put back in the queue;
+ * the pool notices the worker is gone.
+ */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -23,7 +26,7 @@ after(async () => {
   await database?.drop();
 });
 
-test("a killed worker's run ends as crashed", { timeout: 120_000 }, async () => {
+test("a killed worker's run is declared crashed and re-queued", { timeout: 120_000 }, async () => {
   const { sql, db } = conn;
   const boss = createBoss(database.url);
   const runId = await transaction(sql, async (tx) => {
@@ -49,13 +52,16 @@ test("a killed worker's run ends as crashed", { timeout: 120_000 }, async () => 
   const caller = createCallerFactory(appRouter)(
     await createContextInner({ services: { db, sql, boss }, userId: viewer!.id }),
   );
-  const crashed = await eventually(async () => {
+  const requeued = await eventually(async () => {
     const { runs } = await caller.runs.list();
     const run = runs.find((r) => r.id === runId);
-    return run?.status === "crashed" ? run : undefined;
-  }, "the run to be marked crashed", RUN_TIMEOUT_MS * 3);
-  assert.ok(crashed.finishedAt);
-  const [row] = await sql<{ error: string }[]>`select error from runs where id = ${runId}`;
-  assert.match(row!.error, /stopped sending heartbeats/);
+    return run?.status === "queued" ? run : undefined;
+  }, "the run to be declared crashed and re-queued", RUN_TIMEOUT_MS * 3);
+  const [row] = await sql<{ attempt: number }[]>`select attempt from runs where id = ${runId}`;
+  assert.equal(row!.attempt, 1);
+  assert.equal(requeued.finishedAt, null);
+  const logs = await sql<{ line: string }[]>`select line from run_logs where run_id = ${runId} order by id`;
+  assert.ok(logs.some((l) => /^crashed: the worker .* stopped sending heartbeats/.test(l.line)), JSON.stringify(logs));
+  assert.ok(logs.some((l) => /resumed automatically after the crash \(retry 1 of \d\)/.test(l.line)));
   assert.equal(await liveWorkerCount(sql), 0);
 });

@@ -1,4 +1,7 @@
-/** The database restarts in the middle of a run: the run still finishes, with every metric point. */
+/**
+ * The database goes away for longer than the crash timeout, mid-run: the run still finishes, with every metric
+ * point. An outage is not the worker's silence: neither the worker's own sweep nor a reader's may call it a crash.
+ */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -6,20 +9,43 @@ import path from "node:path";
 import { test } from "node:test";
 import { createDb, transaction } from "../../db/client";
 import { startEmbeddedPostgres } from "../../db/embedded";
+import { RUN_TIMEOUT_MS, sweepCrashedRuns } from "../../db/liveness";
 import { migrateDatabase } from "../../db/migrate";
 import { createBoss, enqueueRun } from "../../db/queue";
+import { runners } from "../../workers/ml/kinds";
+import type { RunLogger } from "../../workers/ml/logger";
 import { startWorker } from "../../workers/worker";
 import { eventually } from "../helpers/db";
 
-test("a run survives a database restart without losing metrics", { timeout: 180_000 }, async () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a run survives a database outage longer than the crash timeout", { timeout: 240_000 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-restart-"));
   let pg = await startEmbeddedPostgres({ dataDir, persistent: true });
   const port = Number(new URL(pg.url).port);
+  await migrateDatabase(pg.url);
   const { sql, close } = createDb(pg.url, { max: 2 });
-  const worker = await (async () => {
-    await migrateDatabase(pg.url);
-    return startWorker({ url: pg.url, log: () => {} });
-  })();
+
+  // The real smoke runner, held at its last write (the result image) until the outage has lasted long enough:
+  // the run then ends while the database is still down, the moment its liveness is hardest to keep.
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const worker = await startWorker({
+    url: pg.url,
+    log: () => {},
+    runners: {
+      ...runners,
+      smoke: async () => {
+        const runSmoke = await runners.smoke();
+        return (config, ctx) => {
+          const logger: RunLogger = Object.create(ctx.logger, {
+            media: { value: async (...args: Parameters<RunLogger["media"]>) => (await released, ctx.logger.media(...args)) },
+          });
+          return runSmoke(config, { ...ctx, logger });
+        };
+      },
+    },
+  });
   try {
     const steps = 400;
     const runId = await transaction(sql, async (tx) => {
@@ -34,13 +60,17 @@ test("a run survives a database restart without losing metrics", { timeout: 180_
     }, "the first metrics");
 
     await pg.stop();
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(RUN_TIMEOUT_MS + 1000);
+    release();
+    await sleep(1000);
     pg = await startEmbeddedPostgres({ dataDir, persistent: true, port });
 
+    // A web server sweeps as soon as the database answers; the worker may not have beaten yet.
+    const swept = await eventually(() => sweepCrashedRuns(sql, createBoss(pg.url)), "the database to answer");
+    assert.deepEqual(swept, []);
+
     const run = await eventually(async () => {
-      const [row] = await sql<{ status: string; error: string | null }[]>`select status, error from runs where id = ${runId}`.catch(
-        () => [undefined],
-      );
+      const [row] = await sql<{ status: string; error: string | null }[]>`select status, error from runs where id = ${runId}`;
       return row && row.status !== "running" ? row : undefined;
     }, "the run to end", 150_000);
     assert.equal(run.status, "finished", run.error ?? "");

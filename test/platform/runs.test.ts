@@ -63,6 +63,34 @@ describe("access rules", () => {
     await assert.rejects(viewer.users.list(), { code: "FORBIDDEN" });
   });
 
+  test("lab procedures: everyone signed in reads, only members write", async () => {
+    const [anon, viewer, member] = await Promise.all([as(null), as("viewer"), as("member")]);
+    const missing = { id: "00000000-0000-4000-8000-000000000000" };
+    const sweep = { kind: "smoke" as const, name: "grid", config: { steps: 2 }, grid: [{ field: "seed", values: [1, 2] }] };
+    const reads = (c: typeof viewer) => [
+      () => c.runs.tags(),
+      () => c.runs.summaryKeys(),
+      () => c.runs.list({ tag: "x", archived: "only", sortBy: "final_loss" }),
+      () => c.runs.compare({ ids: [missing.id] }),
+      () => c.runs.metricsCsv(missing),
+      () => c.sweeps.list(),
+      () => c.sweeps.get(missing),
+      () => c.leaderboards.get({}),
+      () => c.leaderboards.csv({}),
+      () => c.leaderboards.failures({ method: "DDIM-10" }),
+    ];
+    for (const read of reads(anon)) await assert.rejects(read(), { code: "UNAUTHORIZED" });
+    // A viewer gets through the access rule: an answer, or "no such run/sweep" for the made-up id.
+    for (const read of reads(viewer)) await read().catch((err: { code?: string }) => assert.equal(err.code, "NOT_FOUND"));
+
+    await assert.rejects(anon.runs.update({ ...missing, notes: "x" }), { code: "UNAUTHORIZED" });
+    await assert.rejects(viewer.runs.update({ ...missing, notes: "x" }), { code: "FORBIDDEN" });
+    await assert.rejects(member.runs.update({ ...missing, notes: "x" }), { code: "NOT_FOUND" });
+    await assert.rejects(anon.sweeps.launch(sweep), { code: "UNAUTHORIZED" });
+    await assert.rejects(viewer.sweeps.launch(sweep), { code: "FORBIDDEN" });
+    await assert.rejects(member.sweeps.launch({ ...sweep, grid: [] }), { code: "BAD_REQUEST" });
+  });
+
   test("members cannot manage people", async () => {
     const member = await as("member");
     await assert.rejects(member.users.invite({ email: "x@lab.test", role: "member" }), { code: "FORBIDDEN" });
@@ -222,6 +250,19 @@ describe("runs through a worker", () => {
     } finally {
       await second.stop();
     }
+  });
+
+  test("members resume crashed runs; viewers cannot; other states are refused", async () => {
+    const [run] = await services.sql<{ id: string }[]>`
+      insert into runs (kind, name, config, status, attempt) values ('smoke', 'crashed', '{"steps": 2}'::jsonb, 'crashed', 2) returning id`;
+    const viewer = await as("viewer");
+    await assert.rejects(viewer.runs.resume({ id: run!.id }), { code: "FORBIDDEN" });
+    const member = await as("member");
+    assert.deepEqual(await member.runs.resume({ id: run!.id }), { id: run!.id, status: "queued" });
+    const [row] = await services.sql`select status, attempt from runs where id = ${run!.id}`;
+    assert.deepEqual({ ...row }, { status: "queued", attempt: 3 });
+    await assert.rejects(member.runs.resume({ id: run!.id }), { code: "BAD_REQUEST", message: /only a crashed run can be resumed; this one is (queued|running|finished)/ });
+    await waitForStatus(run!.id, ["finished"]);
   });
 
   test("relaunch copies kind and config", async () => {

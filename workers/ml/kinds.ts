@@ -6,6 +6,10 @@ export interface RunContext {
   logger: RunLogger;
   /** Bytes of an artifact stored by an earlier run (a teacher's checkpoint, say). */
   loadArtifact(runId: string, name: string): Promise<Uint8Array>;
+  /** Training state saved by an earlier attempt of this run (its worker crashed or shut down), to resume from. */
+  resumeState?: Uint8Array | null;
+  /** Where long trainings save that state: `due` says when (periodically, and at once before a shutdown). */
+  checkpoint?: { due(): boolean; save(state: Uint8Array, step: number): Promise<void> };
 }
 
 /** Executes one run; resolves to its summary metrics (shown in run lists and leaderboards). */

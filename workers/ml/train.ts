@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { gaussian, mixSeed, seededRandom } from "./random";
 import { qSample, type NoiseSchedule } from "./diffusion/schedule";
+import type { TrainState } from "./train-state";
 import type { UNet, Weights } from "./unet";
 
 export interface TrainOptions {
@@ -56,6 +57,8 @@ export interface TrainHooks {
   onStep?: (progress: TrainProgress) => void | Promise<void>;
   /** Throws to stop training (checked between steps). */
   checkCancelled?: () => void;
+  /** Asked after every step whether to save the training state; `save` gets views of the live tensors. */
+  checkpoint?: { due(): boolean; save(state: TrainState): Promise<void> };
 }
 
 export interface TrainResult {
@@ -77,7 +80,7 @@ export function toModelScale(pixels: Float32Array): Float32Array {
 /** Exponential moving average of a model's weights (Polyak averaging, used by DDPM for sampling). */
 export class WeightsEma {
   readonly weights: Map<string, tf.Variable>;
-  private updates = 0;
+  updates = 0;
 
   constructor(
     source: ReadonlyMap<string, tf.Tensor>,
@@ -118,6 +121,8 @@ export async function trainDdpm(
   size: number,
   options: TrainOptions,
   hooks: TrainHooks = {},
+  /** Continue from this state (saved by `hooks.checkpoint` of an earlier attempt with the same options). */
+  resume?: TrainState,
 ): Promise<TrainResult & { ema: WeightsEma }> {
   const { iters, batch, lr, warmup, emaDecay, gradClip, augment, seed } = options;
   const crop = options.crop > 0 ? options.crop : size;
@@ -136,18 +141,26 @@ export async function trainDdpm(
   const data = images.map(toModelScale);
   const variables = [...model.variables.values()];
   const optimizer = tf.train.adam(lr);
-  const ema = new WeightsEma(model.variables, emaDecay);
-  const random = seededRandom(mixSeed(seed, 0x7a11));
   const losses = new Float32Array(iters);
+  if (resume) {
+    if (resume.step > iters) throw new Error(`train: the saved state is at step ${resume.step}, past iters ${iters}`);
+    model.assign(resume.weights);
+    await optimizer.setWeights([{ name: "iter", tensor: tf.scalar(resume.optimizerIterations, "int32") }, ...resume.optimizer]);
+    losses.set(resume.losses.slice(0, resume.step));
+  }
+  const ema = new WeightsEma(resume?.ema ?? model.variables, emaDecay);
+  ema.updates = resume?.emaUpdates ?? 0;
   const pixelsPerImage = crop * crop * channels;
   const batchPixels = new Float32Array(batch * pixelsPerImage);
   const started = performance.now();
   let stepSeconds = 0; // time in training steps only, without the hooks (sampling, evaluation, logging)
 
   try {
-    for (let step = 1; step <= iters; step++) {
+    for (let step = (resume?.step ?? 0) + 1; step <= iters; step++) {
       hooks.checkCancelled?.();
       const stepStarted = performance.now();
+      // Each step's draws derive from (seed, step) alone, so a resumed run draws exactly what it would have.
+      const random = seededRandom(mixSeed(seed, 0x7a11, step));
       // Alg. 1 lines 2–4: x_0 ~ q(x_0), t ~ Uniform({1, …, T}), ε ~ N(0, I).
       const t = new Int32Array(batch);
       for (let b = 0; b < batch; b++) {
@@ -188,9 +201,22 @@ export async function trainDdpm(
         step,
         loss: losses[step - 1]!,
         lr: stepLr,
-        imgPerS: (step * batch) / stepSeconds,
+        imgPerS: ((step - (resume?.step ?? 0)) * batch) / stepSeconds,
         emaWeights: ema.weights,
       });
+      if (hooks.checkpoint?.due()) {
+        const optimizerWeights = await optimizer.getWeights();
+        await hooks.checkpoint.save({
+          step,
+          emaUpdates: ema.updates,
+          losses: Array.from(losses.subarray(0, step)),
+          weights: model.variables,
+          ema: ema.weights,
+          optimizerIterations: (await optimizerWeights[0]!.tensor.data())[0]!,
+          optimizer: optimizerWeights.slice(1),
+        });
+        optimizerWeights[0]!.tensor.dispose();
+      }
       // Let heartbeats, cancellation and logging run between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -206,7 +232,7 @@ export async function trainDdpm(
   return {
     iters,
     seconds,
-    imgPerS: (iters * batch) / stepSeconds,
+    imgPerS: stepSeconds > 0 ? ((iters - (resume?.step ?? 0)) * batch) / stepSeconds : 0,
     finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
     losses,
     ema,

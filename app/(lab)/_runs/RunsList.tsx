@@ -17,7 +17,17 @@ const statuses = ["queued", "running", "finished", "failed", "killed", "crashed"
 type Status = (typeof statuses)[number];
 const PAGE = 50;
 
-export function RunsList({ initial }: { initial: { status: string; kind: string; q: string } }) {
+export interface RunsListFilters {
+  status: string;
+  kind: string;
+  q: string;
+  tag: string;
+  archived: string;
+  sort: string;
+  dir: string;
+}
+
+export function RunsList({ initial }: { initial: RunsListFilters }) {
   const trpc = useTRPC();
   const me = useMe();
   const router = useRouter();
@@ -26,7 +36,12 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
   const [kind, setKind] = useState(initial.kind);
   const [q, setQ] = useState(initial.q);
   const [search, setSearch] = useState(initial.q.trim());
+  const [tag, setTag] = useState(initial.tag);
+  const [archived, setArchived] = useState(initial.archived === "include" || initial.archived === "only" ? initial.archived : "hide");
+  const [sortBy, setSortBy] = useState(initial.sort);
+  const [sortDir, setSortDir] = useState<"asc" | "desc">(initial.dir === "asc" ? "asc" : "desc");
   const [offset, setOffset] = useState(0);
+  const [selected, setSelected] = useState<string[]>([]);
 
   // Debounce the name search; keep the filters in the address bar so a view can be shared.
   useEffect(() => {
@@ -39,16 +54,26 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
     if (status) params.set("status", status);
     if (kind) params.set("kind", kind);
     if (search) params.set("q", search);
+    if (tag) params.set("tag", tag);
+    if (archived !== "hide") params.set("archived", archived);
+    if (sortBy) params.set("sort", sortBy);
+    if (sortBy && sortDir === "asc") params.set("dir", "asc");
     const qs = params.toString();
     window.history.replaceState(null, "", qs ? `/?${qs}` : "/");
-  }, [status, kind, search]);
+  }, [status, kind, search, tag, archived, sortBy, sortDir]);
 
   const kinds = useQuery(trpc.runs.kinds.queryOptions(undefined, { staleTime: Infinity }));
+  const tags = useQuery(trpc.runs.tags.queryOptions());
+  const summaryKeys = useQuery(trpc.runs.summaryKeys.queryOptions());
   const list = useQuery({
     ...trpc.runs.list.queryOptions({
       status: (status || undefined) as Status | undefined,
       kind: (kind || undefined) as RunsListInput["kind"],
       search: search || undefined,
+      tag: tag || undefined,
+      archived: archived as RunsListInput["archived"],
+      sortBy: sortBy || undefined,
+      sortDir,
       limit: PAGE,
       offset,
     }),
@@ -57,7 +82,8 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
     refetchInterval: (query) => (query.state.data?.runs.some((r) => isActive(r.status)) ? 2000 : 15_000),
   });
 
-  const filtered = Boolean(status || kind || search);
+  const filtered = Boolean(status || kind || search || tag || archived !== "hide");
+  const toggle = (id: string) => setSelected((old) => (old.includes(id) ? old.filter((x) => x !== id) : [...old, id]));
   const runs = list.data?.runs ?? [];
   const total = list.data?.total ?? 0;
   const activeCount = runs.filter((r) => isActive(r.status)).length;
@@ -72,11 +98,27 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
             {activeCount > 0 && <span className="live-note"> · {activeCount} active, updating live</span>}
           </p>
         </div>
-        {canWrite(me) && (
-          <Link className="btn primary" href="/runs/new">
-            Launch run
+        <div className="actions">
+          {selected.length > 0 && (
+            <button type="button" className="btn ghost small" onClick={() => setSelected([])}>
+              Clear selection
+            </button>
+          )}
+          <Link
+            className={`btn${selected.length >= 2 ? "" : " disabled"}`}
+            href={selected.length >= 2 ? `/compare?ids=${selected.join(",")}` : "#"}
+            aria-disabled={selected.length < 2}
+            onClick={(e) => selected.length < 2 && e.preventDefault()}
+            title={selected.length < 2 ? "Tick two or more runs to compare them" : undefined}
+          >
+            Compare{selected.length ? ` (${selected.length})` : ""}
           </Link>
-        )}
+          {canWrite(me) && (
+            <Link className="btn primary" href="/runs/new">
+              Launch run
+            </Link>
+          )}
+        </div>
       </div>
 
       <div className="toolbar" role="search">
@@ -106,6 +148,41 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
             ))}
           </select>
         </label>
+        <label className="field inline">
+          <span>Tag</span>
+          <select value={tag} onChange={(e) => setTag(e.target.value)} aria-label="Tag">
+            <option value="">All</option>
+            {(tags.data ?? []).map((t) => (
+              <option key={t.tag} value={t.tag}>
+                {t.tag} ({t.runs})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field inline">
+          <span>Archived</span>
+          <select value={archived} onChange={(e) => setArchived(e.target.value)} aria-label="Archived">
+            <option value="hide">Hidden</option>
+            <option value="include">Shown</option>
+            <option value="only">Only</option>
+          </select>
+        </label>
+        <label className="field inline">
+          <span>Sort</span>
+          <select value={sortBy} onChange={(e) => setSortBy(e.target.value)} aria-label="Sort by">
+            <option value="">Newest</option>
+            {(summaryKeys.data ?? []).map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        {sortBy && (
+          <button type="button" className="btn ghost small" onClick={() => setSortDir(sortDir === "desc" ? "asc" : "desc")} aria-label="Sort direction">
+            {sortDir === "desc" ? "↓ high first" : "↑ low first"}
+          </button>
+        )}
         {filtered && (
           <button
             type="button"
@@ -115,6 +192,8 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
               setKind("");
               setQ("");
               setSearch("");
+              setTag("");
+              setArchived("hide");
             }}
           >
             Clear filters
@@ -155,6 +234,9 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
           <table className="table runs-table" aria-label="Runs">
             <thead>
               <tr>
+                <th className="select-cell">
+                  <span className="sr-only">Select</span>
+                </th>
                 <th>Status</th>
                 <th>Name</th>
                 <th>Kind</th>
@@ -169,7 +251,7 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
               {!list.data &&
                 Array.from({ length: 4 }, (_, i) => (
                   <tr key={i} className="skeleton-row">
-                    <td colSpan={8}>
+                    <td colSpan={9}>
                       <span className="skeleton" />
                     </td>
                   </tr>
@@ -178,10 +260,13 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
                 const href = `/runs/${run.id}`;
                 return (
                   <tr key={run.id} className="clickable" onClick={(e) => {
-                    if ((e.target as HTMLElement).closest("a,button")) return;
+                    if ((e.target as HTMLElement).closest("a,button,input,label")) return;
                     if (e.metaKey || e.ctrlKey) window.open(href, "_blank");
                     else router.push(href);
                   }}>
+                    <td className="select-cell">
+                      <input type="checkbox" checked={selected.includes(run.id)} onChange={() => toggle(run.id)} aria-label={`Select ${run.name}`} />
+                    </td>
                     <td>
                       <StatusBadge status={run.status} />
                     </td>
@@ -189,6 +274,7 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
                       <Link href={href} className="run-link">
                         {run.name}
                       </Link>
+                      {run.archivedAt && <span className="tag archived">archived</span>}
                       {run.tags.length > 0 && (
                         <span className="tags">
                           {run.tags.map((t) => (
@@ -207,7 +293,10 @@ export function RunsList({ initial }: { initial: { status: string; kind: string;
                     <td className="num mono">{formatDuration(runDuration(run, now))}</td>
                     <td>
                       <span className="metrics-cell">
-                        {keySummary(run.summary).map(([k, v]) => (
+                        {(sortBy && typeof run.summary[sortBy] === "number"
+                          ? [[sortBy, run.summary[sortBy]] as [string, unknown], ...keySummary(run.summary).filter(([k]) => k !== sortBy).slice(0, 1)]
+                          : keySummary(run.summary)
+                        ).map(([k, v]) => (
                           <span key={k} className="metric-chip" title={`${k} = ${String(v)}`}>
                             <span className="muted">{k}</span> <span className="mono">{formatValue(v)}</span>
                           </span>

@@ -14,6 +14,7 @@ import { defaultHealOptions } from "../heal";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
 import { trainDdpm, epsilonModel, type TrainResult } from "../train";
+import { decodeTrainState, disposeTrainState, encodeTrainState } from "../train-state";
 import { UNet, type Weights } from "../unet";
 import { forwardStrip, samplesVsNearest } from "../viz";
 import { describeSource, loadRunData } from "./data";
@@ -39,6 +40,7 @@ export async function trainTeacher(
   train: Sample[],
   logger: RunLogger,
   evalSamples: Sample[] = [],
+  resumable: Pick<RunContext, "resumeState" | "checkpoint"> = {},
 ): Promise<TrainedTeacher> {
   const { size, channels } = config;
   const schedule = makeSchedule(config.schedule, { T: config.T });
@@ -72,6 +74,9 @@ export async function trainTeacher(
     }
   };
 
+  const resume = resumable.resumeState ? decodeTrainState(resumable.resumeState) : undefined;
+  if (resume) logger.log(`resuming from the training state saved at step ${resume.step}`);
+  const checkpoint = resumable.checkpoint;
   let result: Awaited<ReturnType<typeof trainDdpm>>;
   try {
     result = await trainDdpm(
@@ -92,6 +97,10 @@ export async function trainTeacher(
       },
       {
         checkCancelled: () => throwIfCancelled(logger),
+        checkpoint: checkpoint && {
+          due: () => checkpoint.due(),
+          save: async (state) => checkpoint.save(await encodeTrainState(state), state.step),
+        },
         onStep: async ({ step, loss, lr, imgPerS, emaWeights }) => {
           logger.metrics(step, { "train/loss": loss });
           if (step % 10 === 0 || step === config.iters) logger.metrics(step, { "train/lr": lr, "train/img_per_s": imgPerS });
@@ -103,10 +112,13 @@ export async function trainTeacher(
           }
         },
       },
+      resume,
     );
   } catch (err) {
     model.dispose();
     throw err;
+  } finally {
+    if (resume) disposeTrainState(resume);
   }
 
   // The teacher samples with the EMA weights (Ho et al. 2020 App. B); they are what the checkpoint keeps.
@@ -142,7 +154,7 @@ export async function trainTeacher(
   return { teacher: { model, schedule, meta }, result: plain, lastEval };
 }
 
-export async function runDdpmTrain(config: DdpmTrainConfig, { logger }: RunContext) {
+export async function runDdpmTrain(config: DdpmTrainConfig, { logger, ...resumable }: RunContext) {
   const { backend } = await describeBackend();
   const load = (split: "train" | "test" | "all") =>
     loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction });
@@ -153,7 +165,7 @@ export async function runDdpmTrain(config: DdpmTrainConfig, { logger }: RunConte
   const evalSamples = config.evalEvery > 0 && config.split === "train" ? (await load("test")).samples : [];
   throwIfCancelled(logger);
 
-  const { teacher, result, lastEval } = await trainTeacher(config, train, logger, evalSamples);
+  const { teacher, result, lastEval } = await trainTeacher(config, train, logger, evalSamples, resumable);
   try {
     const bytes = await encodeCheckpoint(teacher.meta, teacher.model.variables);
     await logger.artifact("checkpoint", "checkpoint", bytes, {

@@ -65,6 +65,7 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
     logger.metrics(0, metrics);
 
     await logHardestCases(logger, eps, teacher, results, options, config.hardest);
+    await logExamples(logger, results, size, channels);
     logger.log(`image AUROC ${fmt(summary.image_auroc)}, pixel AUROC ${fmt(summary.pixel_auroc)}, ${summary.ms_per_image.toFixed(0)} ms/image`);
     return summaryRecord(summary, options, backend, teacher.model.parameterCount);
   } finally {
@@ -99,6 +100,26 @@ export async function logHardestCases(
     const trajectory = await healingTrajectory(eps, teacher.schedule, worst.image, size, channels, options, { id: worst.id, mask: worst.mask });
     await logger.media("trajectory", 0, trajectory.png, `healing of ${worst.id}: y | x_t0 | x̂0 at t = ${trajectory.shownSteps.join(", ")} | x̂0 | heatmap`);
   }
+}
+
+/** Images per class in the `examples` panel. */
+const EXAMPLES_PER_CLASS = 3;
+
+/**
+ * The same few images from every evaluation of a split: the first cracked and normal images by id. Runs on the
+ * same data can then be compared image by image, heatmap beside heatmap.
+ */
+export function fixedExamples(results: ImageResult[], perClass = EXAMPLES_PER_CLASS): ImageResult[] {
+  const byId = [...results].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...byId.filter((r) => r.label === 1).slice(0, perClass), ...byId.filter((r) => r.label === 0).slice(0, perClass)];
+}
+
+async function logExamples(logger: RunLogger, results: ImageResult[], size: number, channels: 1 | 3): Promise<void> {
+  const examples = fixedExamples(results);
+  if (examples.length === 0) return;
+  const png = await resultsPanel(examples, size, channels);
+  const ids = examples.map((r) => `${r.id} (${r.score.toFixed(4)})`).join(", ");
+  await logger.media("examples", 0, png, `the first cracked and normal images by id, rows: image | healed | heatmap (| mask); ${ids}`);
 }
 
 /** The flat summary a heal evaluation reports (run lists, leaderboards, the CLI's JSON). */

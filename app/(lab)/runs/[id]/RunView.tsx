@@ -12,6 +12,7 @@ import { useTRPC } from "@/app/trpc";
 import { LogsPanel } from "./LogsPanel";
 import { MediaGallery } from "./MediaGallery";
 import { MetricChart, type Point } from "./MetricChart";
+import { RunNotes } from "./RunNotes";
 
 const LIVE_MS = 1500;
 const MAX_POINTS = 600;
@@ -53,6 +54,12 @@ export function RunView({ id }: { id: string }) {
     trpc.runs.cancel.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }) }),
   );
   const relaunch = useMutation(trpc.runs.relaunch.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }));
+  const resume = useMutation(
+    trpc.runs.resume.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }) }),
+  );
+  const archive = useMutation(
+    trpc.runs.update.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) }) }),
+  );
 
   if (get.error) {
     const notFound = get.error.data?.code === "NOT_FOUND";
@@ -91,6 +98,7 @@ export function RunView({ id }: { id: string }) {
         <div className="run-title">
           <h1>
             {run.name} <StatusBadge status={run.status} />
+            {run.archivedAt && <span className="tag archived">archived</span>}
           </h1>
           <p className="muted meta-line">
             <span className="kind">{run.kind}</span> · launched by {run.launchedBy ?? "someone"}{" "}
@@ -120,9 +128,20 @@ export function RunView({ id }: { id: string }) {
               {run.cancelRequested ? "Stopping…" : cancel.isPending ? "Cancelling…" : "Cancel run"}
             </button>
           )}
+          {writable && run.status === "crashed" && (
+            <button type="button" className="btn" disabled={resume.isPending} onClick={() => resume.mutate({ id })}
+              title="Back to the queue; training continues from its last saved state">
+              {resume.isPending ? "Resuming…" : "Resume"}
+            </button>
+          )}
           {writable && terminal && (
             <button type="button" className="btn" disabled={relaunch.isPending} onClick={() => relaunch.mutate({ id })}>
               {relaunch.isPending ? "Relaunching…" : "Relaunch"}
+            </button>
+          )}
+          {writable && terminal && (
+            <button type="button" className="btn ghost" disabled={archive.isPending} onClick={() => archive.mutate({ id, archived: !run.archivedAt })}>
+              {run.archivedAt ? "Unarchive" : "Archive"}
             </button>
           )}
           {writable && (
@@ -133,9 +152,9 @@ export function RunView({ id }: { id: string }) {
         </div>
       </div>
 
-      {(cancel.error || relaunch.error) && (
+      {(cancel.error || relaunch.error || resume.error || archive.error) && (
         <p className="alert error" role="alert">
-          {errorText(cancel.error ?? relaunch.error)}
+          {errorText(cancel.error ?? relaunch.error ?? resume.error ?? archive.error)}
         </p>
       )}
       {run.error && (run.status === "failed" || run.status === "crashed" || run.status === "killed") && (
@@ -167,6 +186,11 @@ export function RunView({ id }: { id: string }) {
         </Fact>
         <Fact label="Backend">{run.backend ?? "—"}</Fact>
         <Fact label="Device">{run.device ?? "—"}</Fact>
+        {run.sweepId && (
+          <Fact label="Sweep">
+            <Link href={`/sweeps/${run.sweepId}`}>open</Link>
+          </Fact>
+        )}
         {run.parentId && (
           <Fact label="Parent">
             <Link href={`/runs/${run.parentId}`}>open</Link>
@@ -174,7 +198,7 @@ export function RunView({ id }: { id: string }) {
         )}
       </dl>
 
-      <Charts keys={run.metricKeys} series={metrics.data} loading={metrics.isLoading} live={live} />
+      <Charts keys={run.metricKeys} series={metrics.data} loading={metrics.isLoading} live={live} csvHref={`/api/export/run-metrics/${run.id}`} />
 
       {run.media.length > 0 && (
         <section className="section" aria-label="Media">
@@ -185,6 +209,8 @@ export function RunView({ id }: { id: string }) {
           <MediaGallery media={run.media} />
         </section>
       )}
+
+      <RunNotes run={run} writable={writable} />
 
       <div className="grid-2 align-start">
         <section className="card section" aria-label="Summary">
@@ -284,7 +310,7 @@ function CopyButton({ text, label }: { text: string; label: string }) {
 type Series = { runId: string; key: string; points: Point[] }[];
 
 /** One chart per metric key, grouped by prefix ("train/", "eval/"), with shared smoothing and log-scale controls. */
-function Charts({ keys, series, loading, live }: { keys: string[]; series: Series | undefined; loading: boolean; live: boolean }) {
+function Charts({ keys, series, loading, live, csvHref }: { keys: string[]; series: Series | undefined; loading: boolean; live: boolean; csvHref: string }) {
   const [smoothing, setSmoothing] = useState(0);
   const [logScale, setLogScale] = useState(false);
   const groups = useMemo(() => {
@@ -315,6 +341,9 @@ function Charts({ keys, series, loading, live }: { keys: string[]; series: Serie
             <label className="check">
               <input type="checkbox" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} /> Log scale
             </label>
+            <a className="btn ghost small" href={csvHref} download>
+              Download CSV
+            </a>
           </div>
         )}
       </div>

@@ -8,9 +8,15 @@ import { canWrite, useMe } from "@/app/_components/Me";
 import { errorText, fieldErrors } from "@/app/_lib/errors";
 import { formatValue } from "@/app/_lib/format";
 import { useTRPC } from "@/app/trpc";
-import { buildConfig, fieldsOf, initialValues, shapeHint, type Field, type FieldValue, type JsonSchema } from "./schema-form";
+import { buildConfig, fieldsOf, initialValues, parseValueList, shapeHint, type Field, type FieldValue, type JsonSchema } from "./schema-form";
 
-export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; initialKind?: string }) {
+type Mode = "single" | "sweep";
+interface SweepAxis {
+  field: string;
+  values: string;
+}
+
+export function LaunchForm({ fromRunId, initialKind, initialMode = "single" }: { fromRunId?: string; initialKind?: string; initialMode?: Mode }) {
   const trpc = useTRPC();
   const router = useRouter();
   const me = useMe();
@@ -18,6 +24,9 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
   const kinds = useQuery(trpc.runs.kinds.queryOptions(undefined, { staleTime: Infinity }));
   const source = useQuery({ ...trpc.runs.get.queryOptions({ id: fromRunId ?? "" }), enabled: !!fromRunId });
   const launch = useMutation(trpc.runs.launch.mutationOptions());
+  const launchSweep = useMutation(trpc.sweeps.launch.mutationOptions());
+  const [mode, setMode] = useState<Mode>(initialMode);
+  const [axes, setAxes] = useState<SweepAxis[]>([{ field: "", values: "" }]);
 
   const [kind, setKind] = useState(initialKind ?? "");
   const [name, setName] = useState("");
@@ -47,7 +56,11 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
     }
   }, [current?.kind, fields, source.data, source.isLoading]);
 
-  const serverErrors = fieldErrors(launch.error);
+  const pending = launch.isPending || launch.isSuccess || launchSweep.isPending || launchSweep.isSuccess;
+  const launchError = mode === "sweep" ? launchSweep.error : launch.error;
+  const grid = axes.filter((a) => a.field.trim()).map((a) => ({ field: a.field.trim(), values: parseValueList(a.values) }));
+  const gridRuns = grid.reduce((n, a) => n * a.values.length, 1);
+  const serverErrors = fieldErrors(launchError);
   const errs = { ...serverErrors, ...clientErrors };
   const errorFor = (f: Field) => errs[`config.${f.name}`];
 
@@ -58,10 +71,20 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
     setClientErrors(errors);
     if (Object.keys(errors).length) return;
     launch.reset();
+    launchSweep.reset();
     const tagList = tags
       .split(",")
       .map((t) => t.trim())
       .filter(Boolean);
+    if (mode === "sweep") {
+      try {
+        const sweep = await launchSweep.mutateAsync({ kind: current.kind, name: name.trim(), config, grid, tags: [...new Set(tagList)] });
+        router.push(`/sweeps/${sweep.id}`);
+      } catch {
+        // shown below
+      }
+      return;
+    }
     try {
       const run = await launch.mutateAsync({
         kind: current.kind,
@@ -106,7 +129,15 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
       )}
 
       <form method="post" className="card form-card" onSubmit={onSubmit} aria-label="Launch a run" noValidate>
-        <fieldset disabled={!writable || launch.isPending || launch.isSuccess} className="stack">
+        <fieldset disabled={!writable || pending} className="stack">
+          <div className="segmented" role="radiogroup" aria-label="Mode">
+            {(["single", "sweep"] as const).map((m) => (
+              <label key={m} className={mode === m ? "active" : undefined}>
+                <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} />
+                {m === "single" ? "Single run" : "Sweep"}
+              </label>
+            ))}
+          </div>
           <div className="grid-2">
             <FormField label="Kind" hint={schema?.description}>
               <select value={current?.kind ?? ""} onChange={(e) => setKind(e.target.value)} required>
@@ -117,13 +148,68 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
                 ))}
               </select>
             </FormField>
-            <FormField label="Name" hint="Optional; a name is generated when empty." error={errs.name}>
+            <FormField label="Name" hint={mode === "sweep" ? "Names the sweep; each run adds its values." : "Optional; a name is generated when empty."} error={errs.name}>
               <input value={name} onChange={(e) => setName(e.target.value)} placeholder={current ? `${current.kind}-… (automatic)` : ""} maxLength={120} />
             </FormField>
           </div>
           <FormField label="Tags" hint="Comma-separated." error={errs.tags}>
             <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="e.g. week2, ddim, baseline" />
           </FormField>
+
+          {mode === "sweep" && (
+            <div className="sweep-grid stack" aria-label="Sweep grid" role="group">
+              <div className="section-head">
+                <h2>Grid</h2>
+                <span className="muted small" aria-live="polite">
+                  {grid.length ? `${gridRuns} run${gridRuns === 1 ? "" : "s"}` : "choose a field"}
+                </span>
+              </div>
+              <p className="muted small">
+                Comma-separated values per field; one run per combination. The fields below give every other setting. A nested field is a dotted path,
+                e.g. <code>data.synthetic.seed</code>.
+              </p>
+              {axes.map((axis, i) => (
+                <div key={i} className="sweep-axis">
+                  <label className="field inline">
+                    <span>Field {i + 1}</span>
+                    <input
+                      list="sweep-fields"
+                      value={axis.field}
+                      onChange={(e) => setAxes(axes.map((a, j) => (j === i ? { ...a, field: e.target.value } : a)))}
+                      aria-label={`Sweep field ${i + 1}`}
+                      className="mono"
+                      placeholder="e.g. sampler"
+                    />
+                  </label>
+                  <label className="field inline grow">
+                    <span>values</span>
+                    <input
+                      value={axis.values}
+                      onChange={(e) => setAxes(axes.map((a, j) => (j === i ? { ...a, values: e.target.value } : a)))}
+                      aria-label={`Sweep values ${i + 1}`}
+                      className="mono"
+                      placeholder="e.g. ddim, ddpm"
+                    />
+                  </label>
+                  {axes.length > 1 && (
+                    <button type="button" className="btn ghost small" onClick={() => setAxes(axes.filter((_, j) => j !== i))} aria-label={`Remove sweep field ${i + 1}`}>
+                      ×
+                    </button>
+                  )}
+                </div>
+              ))}
+              <datalist id="sweep-fields">
+                {fields.map((f) => (
+                  <option key={f.name} value={f.name} />
+                ))}
+              </datalist>
+              <div>
+                <button type="button" className="btn small" onClick={() => setAxes([...axes, { field: "", values: "" }])}>
+                  Add field
+                </button>
+              </div>
+            </div>
+          )}
 
           <div className="section-head">
             <h2>Configuration</h2>
@@ -139,9 +225,9 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
           </div>
         </fieldset>
 
-        {launch.error && (
+        {launchError && (
           <div className="alert error" role="alert">
-            <strong>The run was not launched.</strong> {errorText(launch.error)}
+            <strong>{mode === "sweep" ? "The sweep was not launched." : "The run was not launched."}</strong> {errorText(launchError)}
           </div>
         )}
         {Object.keys(clientErrors).length > 0 && (
@@ -155,8 +241,8 @@ export function LaunchForm({ fromRunId, initialKind }: { fromRunId?: string; ini
             <Link href="/" className="btn ghost">
               Cancel
             </Link>
-            <button type="submit" className="btn primary" disabled={!current || launch.isPending || launch.isSuccess}>
-              {launch.isPending || launch.isSuccess ? "Launching…" : "Launch run"}
+            <button type="submit" className="btn primary" disabled={!current || pending}>
+              {pending ? "Launching…" : mode === "sweep" ? `Launch sweep${grid.length ? ` (${gridRuns} runs)` : ""}` : "Launch run"}
             </button>
           </div>
         )}

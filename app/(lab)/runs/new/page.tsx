@@ -7,5 +7,5 @@ export default async function LaunchPage({ searchParams }: { searchParams: Promi
   const p = await searchParams;
   const from = typeof p.from === "string" && /^[0-9a-f-]{36}$/i.test(p.from) ? p.from : undefined;
   const kind = typeof p.kind === "string" ? p.kind : undefined;
-  return <LaunchForm fromRunId={from} initialKind={kind} />;
+  return <LaunchForm fromRunId={from} initialKind={kind} initialMode={p.mode === "sweep" ? "sweep" : "single"} />;
 }

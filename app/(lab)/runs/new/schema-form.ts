@@ -144,3 +144,19 @@ export function buildConfig(fields: Field[], values: Record<string, FieldValue>)
   }
   return { config, errors };
 }
+
+/** A sweep axis's values as typed: "ddim, ddpm" or "5, 10, 50"; each item is a JSON scalar when it parses as one, else text. */
+export function parseValueList(text: string): (string | number | boolean | null)[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      try {
+        const value = JSON.parse(item) as unknown;
+        return value === null || ["string", "number", "boolean"].includes(typeof value) ? (value as string | number | boolean | null) : item;
+      } catch {
+        return item;
+      }
+    });
+}
