@@ -4,11 +4,12 @@
  * sealed with the server's secret (as sign-in issues them), and a run with an image and an artifact.
  */
 import { encode } from "next-auth/jwt";
-import { artifacts, media, runs, users, type Role } from "../../db/schema";
+import { artifacts, dashboards, media, runs, shareLinks, users, type Role } from "../../db/schema";
 import { SESSION_MAX_AGE_S } from "../../server/auth/options";
 import { hashPassword } from "../../server/auth/password";
 import { appRouter } from "../../server/routers";
 import { services } from "../../server/services";
+import { newShareToken } from "../../server/share";
 import { createCallerFactory, createContextInner } from "../../server/trpc";
 import { createTestDatabase, type TestDatabase } from "./db";
 
@@ -22,6 +23,8 @@ export const SETUP_TOKEN = "the-token-npm-start-printed";
 export interface Lab {
   ids: Record<Role | "disabled", string>;
   run: { id: string; mediaId: number; artifactId: number };
+  /** A live view-only link to a dashboard whose gallery shows the run's image: what a share-link holder has. */
+  shareToken: string;
   /** The Cookie header a caller's browser would send (none for anonymous and share-link holders). */
   cookie(caller: Caller): Promise<string | null>;
   /** A tRPC caller as that account, with no HTTP in between. */
@@ -63,9 +66,17 @@ export async function startLab(prefix = "crackdiff_lab"): Promise<Lab> {
   const bytes = Buffer.from("checkpoint bytes");
   const [artifact] = await db.insert(artifacts).values({ runId: run!.id, name: "checkpoint", kind: "checkpoint", bytes, size: bytes.length }).returning();
 
+  const [dashboard] = await db
+    .insert(dashboards)
+    .values({ title: "For the supervisors", panels: [{ type: "gallery", runId: run!.id, keys: ["heatmap"] }], createdBy: ids.member })
+    .returning();
+  const share = newShareToken();
+  await db.insert(shareLinks).values({ tokenHash: share.tokenHash, dashboardId: dashboard!.id, createdBy: ids.member });
+
   return {
     ids,
     run: { id: run!.id, mediaId: image!.id, artifactId: artifact!.id },
+    shareToken: share.token,
     async cookie(who) {
       if (who === "anonymous" || who === "share") return null;
       if (who === "disabled") return disabledCookie;
@@ -95,7 +106,7 @@ const missingId = "00000000-0000-4000-8000-000000000000";
  * A valid input for every procedure that takes one, so a call reaches its handler. A new procedure with input
  * needs a line here (the access matrix and the bad-input properties start from these).
  */
-export function validInputs(lab: Pick<Lab, "ids" | "run">): Record<string, () => unknown> {
+export function validInputs(lab: Pick<Lab, "ids" | "run" | "shareToken">): Record<string, () => unknown> {
   return {
     "auth.setup": () => ({ token: SETUP_TOKEN, email: unique("setup"), name: "S", password: "0123456789" }),
     "auth.invite": () => ({ token: "no-such-invitation" }),
@@ -131,7 +142,7 @@ export function validInputs(lab: Pick<Lab, "ids" | "run">): Record<string, () =>
     "share.create": () => ({ dashboardId: missingId }),
     "share.list": () => ({ dashboardId: missingId }),
     "share.revoke": () => ({ id: missingId }),
-    "share.view": () => ({ token: "no-such-share-link-token" }),
+    "share.view": () => ({ token: lab.shareToken }),
   };
 }
 

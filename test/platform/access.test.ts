@@ -12,11 +12,13 @@ import type { AccessLevel } from "../../server/access";
 import { allProcedures, callers, startLab, validInputs, type Caller, type Lab } from "../helpers/lab";
 
 /**
- * Who each access level lets through. A share-link holder has no account: it reaches public doors only, until
- * share links exist; a procedure that serves them gets a level (say "shared") whose row lets "share" in.
+ * Who each access level lets through. A share-link holder has no account, only a view-only link's token: it
+ * opens public doors and, for the media route, the images its link's dashboard shows (`shared`).
  */
-const allowedAt: Record<AccessLevel, readonly Caller[]> = {
+type Level = AccessLevel | "shared";
+const allowedAt: Record<Level, readonly Caller[]> = {
   public: callers,
+  shared: ["share", "viewer", "member", "admin"],
   reader: ["viewer", "member", "admin"],
   member: ["member", "admin"],
   admin: ["admin"],
@@ -77,9 +79,9 @@ const procedures: Record<string, AccessLevel> = {
 };
 
 /** Every route handler, by method and its folder's route pattern. */
-const routes: Record<string, { access: AccessLevel; url: () => string; body?: () => string; status?: number } | { skip: string }> = {
+const routes: Record<string, { access: Level; url: () => string; body?: () => string; status?: number } | { skip: string }> = {
   "GET /api/health": { access: "public", url: () => "/api/health" },
-  "GET /api/media/[id]": { access: "reader", url: () => `/api/media/${lab.run.mediaId}` },
+  "GET /api/media/[id]": { access: "shared", url: () => `/api/media/${lab.run.mediaId}` },
   "GET /api/artifacts/[id]": { access: "reader", url: () => `/api/artifacts/${lab.run.artifactId}` },
   // The tRPC door itself is open; each procedure's rules are the rows above (all called through it).
   "GET /api/trpc/[trpc]": { access: "public", url: () => "/api/trpc/auth.status" },
@@ -131,7 +133,11 @@ function paramsFor(pattern: string, url: string): Record<string, string | string
   return params;
 }
 
+/** A request as the caller's browser sends it: its session cookie, or (a share-link holder) the link's token. */
 async function request(caller: Caller, method: string, url: string, body?: string): Promise<Request> {
+  const target = new URL(url, "http://lab.test");
+  if (caller === "share" && target.pathname.startsWith("/api/") && !target.pathname.startsWith("/api/trpc/")) target.searchParams.set("share", lab.shareToken);
+  url = target.toString();
   const headers = new Headers();
   const cookie = await lab.cookie(caller);
   if (cookie) headers.set("cookie", cookie);
