@@ -14,10 +14,24 @@ import { memberProcedure, protectedProcedure, router, type Context } from "../tr
 const runId = z.object({ id: z.string().uuid() });
 const kindSchema = z.enum(runKinds as [RunKind, ...RunKind[]]);
 
+/** Plain JSON only: what a config stored as jsonb can hold (no BigInt, Date, Map, NaN…, which the transport allows). */
+function isJson(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (depth > 20 || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.every((v) => isJson(v, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.values(value).every((v) => isJson(v, depth + 1));
+}
+
+export const configRecord = z
+  .record(z.string(), z.unknown())
+  .refine((c) => isJson(c), "config: only JSON values (numbers, text, true/false, null, lists and objects)");
+
 export const launchInput = z.object({
   kind: kindSchema,
   name: z.string().trim().max(120).optional(),
-  config: z.record(z.string(), z.unknown()).default({}),
+  config: configRecord.default({}),
   tags: z.array(z.string().trim().min(1).max(40)).max(20).default([]),
   parentId: z.string().uuid().optional(),
 });
