@@ -49,7 +49,8 @@ export async function retryWhileDown<T>(
   }
 }
 
-function isConnectionError(err: unknown): boolean {
+/** The database is unreachable or restarting (worth retrying), as opposed to a statement it refused. */
+export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   // Node socket errors, postgres.js's own, and the server's admin shutdown / cannot-connect classes (57P, 08).
   return (

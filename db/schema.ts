@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  bigint,
   bigserial,
   boolean,
   customType,
@@ -12,6 +13,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -94,12 +96,15 @@ export const runs = pgTable(
     /** How many times the run was put back in the queue after a crash or a worker's shutdown. */
     attempt: integer("attempt").notNull().default(0),
   },
+  // The runs list pages by keyset on (created_at, id), newest first: a backward scan of each of these indexes
+  // yields that order for its filter, so a page reads only its own rows.
   (t) => [
-    index("runs_created_idx").on(t.createdAt.desc()),
+    index("runs_created_idx").on(t.createdAt, t.id),
     index("runs_status_idx").on(t.status, t.heartbeatAt),
-    index("runs_parent_idx").on(t.parentId),
-    index("runs_kind_idx").on(t.kind, t.createdAt.desc()),
-    index("runs_sweep_idx").on(t.sweepId),
+    index("runs_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("runs_parent_idx").on(t.parentId, t.createdAt, t.id),
+    index("runs_kind_idx").on(t.kind, t.createdAt, t.id),
+    index("runs_sweep_idx").on(t.sweepId, t.createdAt, t.id),
     index("runs_tags_idx").using("gin", t.tags),
   ],
 );
@@ -124,17 +129,58 @@ export const sweeps = pgTable(
   (t) => [index("sweeps_created_idx").on(t.createdAt.desc())],
 );
 
-/** One row per (run, key, step): a point sent twice (a retried batch) overwrites, never duplicates. */
+/**
+ * One row per (run, key, step): the first write of a point wins, so a retried batch never duplicates.
+ * Charts read the rollups below, not these rows; these serve zoomed-in detail and live tails.
+ * No foreign key here or on the rollups: its check per inserted row would cost more than the insert itself.
+ * `metric_series` (one row per key) holds the key to `runs`, and a trigger deletes a run's points with the run.
+ * In these three tables `key` has the "C" collation (set in the migration): the keys compare byte by byte.
+ */
 export const metrics = pgTable(
   "metrics",
   {
-    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    runId: uuid("run_id").notNull(),
     key: text("key").notNull(),
     step: integer("step").notNull(),
     value: doublePrecision("value").notNull(),
     wallTime: timestamp("wall_time", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.key, t.step] })],
+);
+
+/** One row per series: its size and extent, kept with every write so a chart knows its range at once. */
+export const metricSeries = pgTable(
+  "metric_series",
+  {
+    runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    count: integer("count").notNull(),
+    firstStep: integer("first_step").notNull(),
+    lastStep: integer("last_step").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] })],
+);
+
+/**
+ * Multi-resolution rollups of each series: at level L (1–7) a row covers the w = 4^(L+1) steps [bucket·w, (bucket+1)·w)
+ * and keeps their min, max, sum and count, so a chart of any range reads at most ~4 rows per bucket it draws.
+ * Updated by the same statement that inserts the points.
+ */
+export const metricRollups = pgTable(
+  "metric_rollups",
+  {
+    runId: uuid("run_id").notNull(),
+    key: text("key").notNull(),
+    level: smallint("level").notNull(),
+    bucket: integer("bucket").notNull(),
+    min: doublePrecision("min").notNull(),
+    max: doublePrecision("max").notNull(),
+    sum: doublePrecision("sum").notNull(),
+    count: integer("count").notNull(),
+    /** When the bucket's latest point was logged: charts against wall-clock time. */
+    lastWallTime: timestamp("last_wall_time", { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
 );
 
 export const media = pgTable(
@@ -151,7 +197,7 @@ export const media = pgTable(
   (t) => [uniqueIndex("media_run_key_step_idx").on(t.runId, t.key, t.step)],
 );
 
-/** Checkpoints and other files a run produces. */
+/** Checkpoints and other files a run produces; their bytes live in `artifact_chunks`. */
 export const artifacts = pgTable(
   "artifacts",
   {
@@ -159,12 +205,22 @@ export const artifacts = pgTable(
     runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     kind: text("kind").notNull(),
-    bytes: bytea("bytes").notNull(),
     size: integer("size").notNull(),
     meta: jsonb("meta").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("artifacts_run_name_idx").on(t.runId, t.name)],
+);
+
+/** An artifact's bytes in fixed-size pieces, so neither writer nor reader ever holds a whole checkpoint. */
+export const artifactChunks = pgTable(
+  "artifact_chunks",
+  {
+    artifactId: bigint("artifact_id", { mode: "number" }).notNull().references(() => artifacts.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    bytes: bytea("bytes").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.artifactId, t.seq] })],
 );
 
 export const runLogs = pgTable(

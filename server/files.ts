@@ -2,7 +2,8 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { eq } from "drizzle-orm";
-import { artifacts, media } from "../db/schema";
+import { artifactStream, findArtifact } from "../db/artifacts";
+import { media } from "../db/schema";
 import { requireAccess, requireRunReader } from "./access";
 import type { Context } from "./trpc";
 
@@ -36,17 +37,19 @@ export const mediaResponse = (ctx: Context, rawId: string) =>
     });
   });
 
-/** A run's artifact (a checkpoint, say) by id, as a download. */
+/** A run's artifact (a checkpoint, say) by id, as a download streamed from the database piece by piece. */
 export const artifactResponse = (ctx: Context, rawId: string) =>
   respond(async () => {
     requireAccess(ctx, "reader");
-    const [row] = await ctx.db.select().from(artifacts).where(eq(artifacts.id, numericId(rawId)));
-    if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "no such artifact" });
-    requireRunReader(ctx, row.runId);
-    return new Response(new Uint8Array(row.bytes), {
+    const id = numericId(rawId);
+    const info = await findArtifact(ctx.sql, { id });
+    if (!info) throw new TRPCError({ code: "NOT_FOUND", message: "no such artifact" });
+    requireRunReader(ctx, info.runId);
+    return new Response(artifactStream(ctx.sql, id), {
       headers: {
         "content-type": "application/octet-stream",
-        "content-disposition": `attachment; filename="${row.name.replace(/[^\w.-]/g, "_")}"`,
+        "content-length": String(info.size),
+        "content-disposition": `attachment; filename="${info.name.replace(/[^\w.-]/g, "_")}"`,
         "cache-control": "private, no-store",
       },
     });

@@ -5,6 +5,7 @@ void runCommand(
   "bench",
   {
     ml: () => import("./bench/ml"),
+    platform: () => import("./bench/platform"),
   },
   process.argv.slice(2),
 );

@@ -1,29 +1,32 @@
 /**
- * The RunLogger the worker hands to the ML library: metrics and log lines are buffered and written in
- * batches; a failed write (the database restarting, say) keeps its rows and is retried, so nothing is lost.
+ * The RunLogger the worker hands to the ML library. Metrics are buffered and written in batches, one statement
+ * per batch (db/metrics.ts); a failed write keeps its points and is retried, and a retried batch never
+ * duplicates. The buffer is bounded: past HIGH_WATER points `metrics()` returns a promise that settles once
+ * writes have caught up, so a slow database slows the training loop instead of filling memory.
  */
 import { randomBytes } from "node:crypto";
-import { retryWhileDown, type Sql } from "../db/client";
+import { saveArtifact } from "../db/artifacts";
+import { isConnectionError, retryWhileDown, type Sql } from "../db/client";
+import { writePoints, type MetricPoint } from "../db/metrics";
 import type { RunLogger } from "./ml/logger";
 
 const FLUSH_MS = 1000;
-const MAX_BUFFER = 2000;
+/** A flush starts once this many points wait; one statement writes at most BATCH points. */
+const BATCH = 10_000;
+const HIGH_WATER = 50_000;
 
-interface Point {
-  run_id: string;
-  key: string;
-  step: number;
-  value: number;
-  wall_time: string;
-}
+const ready = Promise.resolve();
 
 export class DbRunLogger implements RunLogger {
-  private points = new Map<string, Point>(); // keyed by (key, step): a resent point replaces the pending one
+  private points = new Map<string, MetricPoint>(); // keyed by (key, step): a resent point replaces the pending one
   private lines: { run_id: string; at: string; line: string; key: string }[] = [];
   private readonly lineKeyPrefix = randomBytes(8).toString("hex");
   private lineCount = 0;
   private timer: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | null = null;
+  private drained: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** A write the database refused (not a lost connection): retrying cannot help, so the run fails with it. */
+  private refused: Error | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -33,14 +36,21 @@ export class DbRunLogger implements RunLogger {
     this.timer = setInterval(() => void this.flush().catch(() => {}), FLUSH_MS);
   }
 
-  metrics(step: number, values: Record<string, number>): void {
-    // ISO text, not Date: Drizzle's driver setup makes postgres.js pass timestamps through unserialised.
-    const wall_time = new Date().toISOString();
+  /** Points waiting to be written. */
+  get pending(): number {
+    return this.points.size;
+  }
+
+  metrics(step: number, values: Record<string, number>): Promise<void> {
+    const wallTime = Date.now();
     for (const [key, value] of Object.entries(values)) {
       if (!Number.isFinite(value)) continue; // NaN/Inf are not plottable; the summary carries divergence
-      this.points.set(`${key}\u0000${step}`, { run_id: this.runId, key, step, value, wall_time });
+      this.points.set(`${key}\u0000${step}`, { key, step, value, wallTime });
     }
-    if (this.points.size >= MAX_BUFFER) void this.flush().catch(() => {});
+    if (this.points.size >= BATCH && !this.writing) void this.flush().catch(() => {});
+    if (this.refused) return Promise.reject(this.refused);
+    if (this.points.size < HIGH_WATER) return ready;
+    return new Promise((resolve, reject) => this.drained.push({ resolve, reject }));
   }
 
   log(line: string): void {
@@ -56,47 +66,68 @@ export class DbRunLogger implements RunLogger {
   }
 
   async artifact(name: string, kind: string, bytes: Uint8Array, meta: Record<string, unknown> = {}): Promise<void> {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    await retryWhileDown(() => this.sql`
-      insert into artifacts (run_id, name, kind, bytes, size, meta)
-      values (${this.runId}, ${name}, ${kind}, ${buf}, ${buf.length}, ${JSON.stringify(meta)}::jsonb)
-      on conflict (run_id, name) do update set kind = excluded.kind, bytes = excluded.bytes, size = excluded.size,
-        meta = excluded.meta, created_at = now()`);
+    await retryWhileDown(() => saveArtifact(this.sql, { runId: this.runId, name, kind, meta }, bytes));
   }
 
-  /** Writes what is buffered; on failure the rows go back into the buffer for the next try. */
+  /**
+   * Writes everything buffered, batch after batch; on failure the unwritten points stay in the buffer and the
+   * error is thrown (the timer retries). Concurrent calls share one writer.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.catch(() => {}).then(async () => {
-      const points = [...this.points.values()];
+    this.writing ??= this.drain().finally(() => {
+      this.writing = null;
+    });
+    return this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.points.size > 0 || this.lines.length > 0) {
+      const batch: MetricPoint[] = [];
+      for (const [id, p] of this.points) {
+        if (batch.length === BATCH) break;
+        batch.push(p);
+        this.points.delete(id);
+      }
       const lines = this.lines;
-      if (!points.length && !lines.length) return;
-      this.points = new Map();
       this.lines = [];
       try {
-        if (points.length) {
-          await this.sql`
-            insert into metrics ${this.sql(points, "run_id", "key", "step", "value", "wall_time")}
-            on conflict (run_id, key, step) do update set value = excluded.value, wall_time = excluded.wall_time`;
-        }
+        await writePoints(this.sql, this.runId, batch);
         if (lines.length) {
           // A write whose reply was lost may have committed: its retry must not add the lines again.
           await this.sql`insert into run_logs ${this.sql(lines, "run_id", "at", "line", "key")} on conflict (key) do nothing`;
         }
       } catch (err) {
-        for (const p of points) {
+        // Back in the buffer, unless the loop logged the same (key, step) again meanwhile.
+        for (const p of batch) {
           const id = `${p.key}\u0000${p.step}`;
           if (!this.points.has(id)) this.points.set(id, p);
         }
         this.lines = lines.concat(this.lines);
         throw err;
       }
-    });
-    return this.flushing;
+      this.release();
+    }
+  }
+
+  /** Wakes the loops waiting on a full buffer once it is below the high-water mark. */
+  private release(): void {
+    if (this.points.size >= HIGH_WATER) return;
+    const waiting = this.drained;
+    this.drained = [];
+    for (const w of waiting) w.resolve();
+  }
+
+  private refuse(err: Error): void {
+    this.refused = err;
+    const waiting = this.drained;
+    this.drained = [];
+    for (const w of waiting) w.reject(err);
   }
 
   /** Final flush, waiting out a database restart. */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await retryWhileDown(() => this.flush());
+    await retryWhileDown(() => this.flush(), { patienceMs: 60_000 });
+    this.release();
   }
 }

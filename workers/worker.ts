@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
+import { loadArtifactBytes } from "../db/artifacts";
 import { createDb, retryWhileDown, type Sql } from "../db/client";
 import { createBoss, requeueRun, RUN_QUEUE, type RunJob } from "../db/queue";
 import type { RunStatus } from "../db/schema";
@@ -164,9 +165,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
 }
 
 async function loadArtifact(sql: Sql, runId: string, name: string): Promise<Uint8Array> {
-  const [row] = await retryWhileDown(() => sql<{ bytes: Buffer }[]>`select bytes from artifacts where run_id = ${runId} and name = ${name}`);
-  if (!row) throw new Error(`run ${runId} has no artifact "${name}"`);
-  return new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
+  const bytes = await retryWhileDown(() => loadArtifactBytes(sql, runId, name));
+  if (!bytes) throw new Error(`run ${runId} has no artifact "${name}"`);
+  return bytes;
 }
 
 function errorText(err: unknown): string {

@@ -1,9 +1,11 @@
 /** Runs: launch, list, inspect, cancel. Reading is open to every signed-in role; changes need a member. */
 import { TRPCError } from "@trpc/server";
-import { and, arrayContains, asc, desc, eq, ilike, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { artifacts, media, metrics, runLogs, runs, runStatusEnum, users } from "../../db/schema";
 import { transaction } from "../../db/client";
+import { readSeries, readTails, seriesOf } from "../../db/metrics";
+import { InvalidCursorError, listRuns } from "../../db/runs-page";
 import { enqueueRun, requeueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
 import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
@@ -98,22 +100,13 @@ export function visibleError(error: string | null): string | null {
   return message.replace(/^[A-Za-z]*Error: /, "") || "the run failed";
 }
 
-/** Keeps at most `max` points of a series, evenly spaced, always including the last one. */
-function downsample<T>(points: T[], max: number): T[] {
-  if (points.length <= max) return points;
-  const stride = points.length / max;
-  const out: T[] = [];
-  for (let i = 0; i < max - 1; i++) out.push(points[Math.floor(i * stride)]!);
-  out.push(points[points.length - 1]!);
-  return out;
-}
-
 export const runsRouter = router({
   /** Every run kind with its config's JSON Schema (defaults included), for launch forms. */
   kinds: protectedProcedure.query(() =>
     runKinds.map((kind) => ({ kind, schema: z.toJSONSchema(runConfigs[kind], { io: "input" }) })),
   ),
 
+  /** One page of runs, newest first (or by a summary metric); pass the previous page's `nextCursor` for the next. */
   list: protectedProcedure
     .input(
       z.object({
@@ -122,56 +115,28 @@ export const runsRouter = router({
         search: z.string().trim().max(100).optional(),
         parentId: z.string().uuid().optional(),
         sweepId: z.string().uuid().optional(),
-        tag: z.string().trim().min(1).max(40).optional(),
         /** Archived runs are hidden unless asked for. */
         archived: z.enum(["hide", "include", "only"]).default("hide"),
-        /** A summary metric to sort by (runs without it last); newest first when absent. */
-        sortBy: z.string().trim().min(1).max(80).optional(),
-        sortDir: z.enum(["asc", "desc"]).default("desc"),
+        tag: z.string().trim().min(1).max(40).optional(),
+        sort: z
+          .discriminatedUnion("by", [
+            z.object({ by: z.literal("created") }),
+            z.object({ by: z.literal("summary"), key: z.string().min(1).max(100), dir: z.enum(["asc", "desc"]).default("desc") }),
+          ])
+          .default({ by: "created" }),
         limit: z.number().int().min(1).max(200).default(50),
-        offset: z.number().int().min(0).default(0),
-      }).default({ limit: 50, offset: 0, archived: "hide", sortDir: "desc" }),
+        cursor: z.string().max(500).optional(),
+      }).default({ sort: { by: "created" }, limit: 50, archived: "hide" }),
     )
     .query(async ({ ctx, input }) => {
       await sweepCrashedRuns(ctx.sql, ctx.boss);
-      const where: SQL[] = [];
-      if (input.status) where.push(eq(runs.status, input.status));
-      if (input.kind) where.push(eq(runs.kind, input.kind));
-      if (input.search) where.push(ilike(runs.name, `%${input.search.replace(/[%_\\]/g, "\\$&")}%`));
-      if (input.parentId) where.push(eq(runs.parentId, input.parentId));
-      if (input.sweepId) where.push(eq(runs.sweepId, input.sweepId));
-      if (input.tag) where.push(arrayContains(runs.tags, [input.tag]));
-      if (input.archived === "hide") where.push(isNull(runs.archivedAt));
-      if (input.archived === "only") where.push(isNotNull(runs.archivedAt));
-      const order: SQL[] = [desc(runs.createdAt)];
-      if (input.sortBy) {
-        const value = sql`case when jsonb_typeof(${runs.summary} -> ${input.sortBy}) = 'number' then (${runs.summary} ->> ${input.sortBy})::float8 end`;
-        order.unshift(input.sortDir === "asc" ? sql`${value} asc nulls last` : sql`${value} desc nulls last`);
+      const { sort, limit, cursor, ...filter } = input;
+      try {
+        return await listRuns(ctx.db, { filter, sort, limit, cursor });
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message });
+        throw err;
       }
-      const rows = await ctx.db
-        .select({
-          id: runs.id,
-          kind: runs.kind,
-          name: runs.name,
-          status: runs.status,
-          tags: runs.tags,
-          archivedAt: runs.archivedAt,
-          sweepId: runs.sweepId,
-          summary: runs.summary,
-          createdAt: runs.createdAt,
-          startedAt: runs.startedAt,
-          finishedAt: runs.finishedAt,
-          backend: runs.backend,
-          launchedBy: users.name,
-          total: sql<number>`count(*) over ()::int`,
-        })
-        .from(runs)
-        .leftJoin(users, eq(users.id, runs.launchedBy))
-        .where(where.length ? and(...where) : undefined)
-        .orderBy(...order)
-        .limit(input.limit)
-        .offset(input.offset);
-      return { runs: rows.map(({ total: _, ...r }) => r), total: rows[0]?.total ?? 0 };
     }),
 
   get: protectedProcedure.input(runId).query(async ({ ctx, input }) => {
@@ -182,8 +147,8 @@ export const runsRouter = router({
       .leftJoin(users, eq(users.id, runs.launchedBy))
       .where(eq(runs.id, input.id));
     if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "no such run" });
-    const [keys, mediaRows, artifactRows] = await Promise.all([
-      ctx.db.selectDistinct({ key: metrics.key }).from(metrics).where(eq(metrics.runId, input.id)).orderBy(asc(metrics.key)),
+    const [series, mediaRows, artifactRows] = await Promise.all([
+      seriesOf(ctx.sql, input.id),
       ctx.db
         .select({ id: media.id, key: media.key, step: media.step, caption: media.caption })
         .from(media)
@@ -199,36 +164,49 @@ export const runsRouter = router({
       ...run.run,
       error: visibleError(run.run.error),
       launchedBy: run.launchedBy,
-      metricKeys: keys.map((k) => k.key),
+      metricKeys: series.map((k) => k.key),
       media: mediaRows,
       artifacts: artifactRows,
     };
   }),
 
-  /** Metric series of a run (or several, for comparisons), each downsampled to at most maxPoints. */
+  /**
+   * Metric series of a run (or several, for comparisons), each in at most `buckets` buckets that keep their min and
+   * max; `from`/`to` (steps, inclusive) zoom in, down to the points themselves.
+   */
   metrics: protectedProcedure
     .input(
       z.object({
         runIds: z.array(z.string().uuid()).min(1).max(20),
         keys: z.array(z.string()).max(50).optional(),
-        maxPoints: z.number().int().min(10).max(5000).default(1000),
-      }),
+        buckets: z.number().int().min(10).max(5000).default(1000),
+        from: z.number().int().optional(),
+        to: z.number().int().optional(),
+      }).refine((i) => i.from === undefined || i.to === undefined || i.from <= i.to, { message: "from must not exceed to", path: ["from"] }),
     )
     .query(async ({ ctx, input }) => {
-      const rows = await ctx.db
-        .select({ runId: metrics.runId, key: metrics.key, step: metrics.step, value: metrics.value, wallTime: metrics.wallTime })
-        .from(metrics)
-        .where(and(inArray(metrics.runId, input.runIds), input.keys?.length ? inArray(metrics.key, input.keys) : undefined))
-        .orderBy(asc(metrics.runId), asc(metrics.key), asc(metrics.step));
-      const series = new Map<string, { runId: string; key: string; points: { step: number; value: number; wallTime: number }[] }>();
-      for (const r of rows) {
-        const id = `${r.runId}\u0000${r.key}`;
-        let s = series.get(id);
-        if (!s) series.set(id, (s = { runId: r.runId, key: r.key, points: [] }));
-        s.points.push({ step: r.step, value: r.value, wallTime: r.wallTime.getTime() });
-      }
-      return [...series.values()].map((s) => ({ ...s, points: downsample(s.points, input.maxPoints) }));
+      const wanted = await Promise.all(
+        input.runIds.map(async (runId) => {
+          const keys = input.keys?.length ? input.keys : (await seriesOf(ctx.sql, runId)).map((s) => s.key);
+          return keys.map((key) => ({ runId, key }));
+        }),
+      );
+      const views = await Promise.all(
+        wanted.flat().map(({ runId, key }) => readSeries(ctx.sql, { runId, key, maxBuckets: input.buckets, from: input.from, to: input.to })),
+      );
+      return views.filter((v) => v !== null);
     }),
+
+  /** A live chart's refresh: per key, only the points after the step it has already seen. */
+  metricsAfter: protectedProcedure
+    .input(
+      z.object({
+        runId: z.string().uuid(),
+        after: z.record(z.string(), z.number().int()).default({}),
+        limit: z.number().int().min(1).max(5000).default(1000),
+      }),
+    )
+    .query(({ ctx, input }) => readTails(ctx.sql, input.runId, input.after, input.limit)),
 
   /** Every metric point of a run as CSV (key, step, value, wall time), for spreadsheets and notebooks. */
   metricsCsv: protectedProcedure.input(runId).query(async ({ ctx, input }) => {

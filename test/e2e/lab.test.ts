@@ -318,6 +318,8 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
       const d = await chart.locator("path.recharts-line-curve").first().getAttribute("d", { timeout: 1000 });
       return d && d.length > 20;
     }, "the loss curve");
+    // It says how much of the series it draws: all 40 steps of this short run.
+    await eventually(async () => ((await chart.locator(".chart-count").textContent({ timeout: 1000 })) ?? "").includes("40 of 40 points shown"), "the point count");
     // The PNG loaded.
     const img = page.getByRole("region", { name: "Media" }).locator("img").first();
     await eventually(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), "the PNG to load");

@@ -4,7 +4,8 @@
  * sealed with the server's secret (as sign-in issues them), and a run with an image and an artifact.
  */
 import { encode } from "next-auth/jwt";
-import { artifacts, dashboards, media, runs, shareLinks, users, type Role } from "../../db/schema";
+import { saveArtifact } from "../../db/artifacts";
+import { dashboards, media, runs, shareLinks, users, type Role } from "../../db/schema";
 import { SESSION_MAX_AGE_S } from "../../server/auth/options";
 import { hashPassword } from "../../server/auth/password";
 import { appRouter } from "../../server/routers";
@@ -63,8 +64,7 @@ export async function startLab(prefix = "crackdiff_lab"): Promise<Lab> {
 
   const [run] = await db.insert(runs).values({ kind: "smoke", name: "lab run", config: { steps: 1 }, status: "finished", launchedBy: ids.member }).returning();
   const [image] = await db.insert(media).values({ runId: run!.id, key: "heatmap", step: 0, png: Buffer.from("\x89PNG fake") }).returning();
-  const bytes = Buffer.from("checkpoint bytes");
-  const [artifact] = await db.insert(artifacts).values({ runId: run!.id, name: "checkpoint", kind: "checkpoint", bytes, size: bytes.length }).returning();
+  const artifact = await saveArtifact(services().sql, { runId: run!.id, name: "checkpoint", kind: "checkpoint" }, Buffer.from("checkpoint bytes"));
 
   const [dashboard] = await db
     .insert(dashboards)
@@ -75,7 +75,7 @@ export async function startLab(prefix = "crackdiff_lab"): Promise<Lab> {
 
   return {
     ids,
-    run: { id: run!.id, mediaId: image!.id, artifactId: artifact!.id },
+    run: { id: run!.id, mediaId: image!.id, artifactId: artifact.id },
     shareToken: share.token,
     async cookie(who) {
       if (who === "anonymous" || who === "share") return null;
@@ -125,6 +125,7 @@ export function validInputs(lab: Pick<Lab, "ids" | "run" | "shareToken">): Recor
     "runs.resume": () => ({ id: lab.run.id }),
     "runs.update": () => ({ id: lab.run.id, notes: "checked" }),
     "runs.metricsCsv": () => ({ id: lab.run.id }),
+    "runs.metricsAfter": () => ({ runId: lab.run.id, after: { "train/loss": 10 } }),
     "runs.compare": () => ({ ids: [lab.run.id] }),
     "sweeps.launch": () => ({ kind: "smoke", name: unique("sweep"), config: { steps: 1 }, grid: [{ field: "seed", values: [0, 1] }] }),
     "sweeps.get": () => ({ id: missingId }),

@@ -50,6 +50,7 @@ const procedures: Record<string, AccessLevel> = {
   "runs.resume": "member",
   "runs.update": "member",
   "runs.metricsCsv": "reader",
+  "runs.metricsAfter": "reader",
   "runs.compare": "reader",
   "runs.tags": "reader",
   "runs.summaryKeys": "reader",

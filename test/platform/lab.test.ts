@@ -214,7 +214,7 @@ describe("sweeps, leaderboards and compare on real runs", () => {
     const viewer = await as("viewer");
     assert.ok((await viewer.runs.summaryKeys()).includes("image_auroc"));
     for (const sortDir of ["asc", "desc"] as const) {
-      const { runs } = await viewer.runs.list({ sortBy: "ms_per_image", sortDir });
+      const { runs } = await viewer.runs.list({ sort: { by: "summary", key: "ms_per_image", dir: sortDir } });
       const values = runs.map((r) => r.summary.ms_per_image);
       const measured = values.filter((v): v is number => typeof v === "number");
       assert.equal(measured.length, 4);

@@ -70,7 +70,7 @@ describe("access rules", () => {
     const reads = (c: typeof viewer) => [
       () => c.runs.tags(),
       () => c.runs.summaryKeys(),
-      () => c.runs.list({ tag: "x", archived: "only", sortBy: "final_loss" }),
+      () => c.runs.list({ tag: "x", archived: "only", sort: { by: "summary", key: "final_loss", dir: "desc" } }),
       () => c.runs.compare({ ids: [missing.id] }),
       () => c.runs.metricsCsv(missing),
       () => c.sweeps.list(),
@@ -135,6 +135,11 @@ describe("config validation", () => {
     });
     await assert.rejects(member.runs.launch({ kind: "smoke", config: { stepz: 3 } }), /stepz/);
     await assert.rejects(member.runs.launch({ kind: "nope" as "smoke", config: {} }), { code: "BAD_REQUEST" });
+    await assert.rejects(member.runs.list({ cursor: "not-a-cursor" }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "BAD_REQUEST");
+      assert.match(err.message, /^cursor:/);
+      return true;
+    });
   });
 
   test("a rejected launch leaves neither a run nor a job behind", async () => {

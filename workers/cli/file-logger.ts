@@ -27,7 +27,7 @@ export class FileRunLogger implements RunLogger {
     process.once("SIGINT", this.onSigint);
   }
 
-  metrics(step: number, values: Record<string, number>): void {
+  async metrics(step: number, values: Record<string, number>): Promise<void> {
     appendFileSync(path.join(this.dir, "metrics.jsonl"), JSON.stringify({ step, ...values }) + "\n");
   }
 

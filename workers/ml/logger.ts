@@ -3,8 +3,12 @@
  * the CLI hands it one that writes files. The library never knows which.
  */
 export interface RunLogger {
-  /** Scalar values at a step; sinks batch them, so call as often as is useful. */
-  metrics(step: number, values: Record<string, number>): void;
+  /**
+   * Scalar values at a step; sinks batch them, so call as often as is useful. The promise settles at once unless
+   * the sink is backed up (a slow database): loops await it, so they slow down instead of filling memory.
+   * A (key, step) is stored once: log each step's value once.
+   */
+  metrics(step: number, values: Record<string, number>): Promise<void>;
   /** A PNG image (a heatmap, a strip, a sample grid) at a step. */
   media(key: string, step: number, png: Uint8Array, caption?: string): Promise<void>;
   /** A binary artifact such as a checkpoint; `meta` is small JSON kept beside it. */

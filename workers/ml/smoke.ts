@@ -39,7 +39,7 @@ export async function runSmoke(config: RunConfig<"smoke">, { logger }: RunContex
     )!;
     loss = (await lossTensor.data())[0]!;
     tf.dispose([noisy, clean, lossTensor]);
-    logger.metrics(step, { "train/loss": loss });
+    await logger.metrics(step, { "train/loss": loss });
     // Yield so heartbeats and cancel checks run between steps.
     await new Promise((r) => setImmediate(r));
   }

@@ -40,8 +40,10 @@ export function RunsList({ initial }: { initial: RunsListFilters }) {
   const [archived, setArchived] = useState(initial.archived === "include" || initial.archived === "only" ? initial.archived : "hide");
   const [sortBy, setSortBy] = useState(initial.sort);
   const [sortDir, setSortDir] = useState<"asc" | "desc">(initial.dir === "asc" ? "asc" : "desc");
-  const [offset, setOffset] = useState(0);
   const [selected, setSelected] = useState<string[]>([]);
+  // Keyset paging: the cursors of the pages visited, so "Newer" goes back without offsets.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const page = cursors.length - 1;
 
   // Debounce the name search; keep the filters in the address bar so a view can be shared.
   useEffect(() => {
@@ -49,7 +51,7 @@ export function RunsList({ initial }: { initial: RunsListFilters }) {
     return () => clearTimeout(id);
   }, [q]);
   useEffect(() => {
-    setOffset(0);
+    setCursors([undefined]);
     const params = new URLSearchParams();
     if (status) params.set("status", status);
     if (kind) params.set("kind", kind);
@@ -72,10 +74,9 @@ export function RunsList({ initial }: { initial: RunsListFilters }) {
       search: search || undefined,
       tag: tag || undefined,
       archived: archived as RunsListInput["archived"],
-      sortBy: sortBy || undefined,
-      sortDir,
+      sort: sortBy ? { by: "summary", key: sortBy, dir: sortDir } : { by: "created" },
       limit: PAGE,
-      offset,
+      cursor: cursors[page],
     }),
     placeholderData: keepPreviousData,
     // Live while anything moves; a slow refresh otherwise, so runs others launch show up.
@@ -314,13 +315,18 @@ export function RunsList({ initial }: { initial: RunsListFilters }) {
 
       {total > PAGE && (
         <div className="pager">
-          <button type="button" className="btn small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+          <button type="button" className="btn small" disabled={page === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
             ← Newer
           </button>
           <span className="muted">
-            {offset + 1}–{Math.min(offset + PAGE, total)} of {total}
+            {page * PAGE + 1}–{Math.min((page + 1) * PAGE, total)} of {total}
           </span>
-          <button type="button" className="btn small" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
+          <button
+            type="button"
+            className="btn small"
+            disabled={!list.data?.nextCursor}
+            onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data.nextCursor!])}
+          >
             Older →
           </button>
         </div>

@@ -17,7 +17,7 @@ type XAxisMode = "step" | "time";
 export function CompareView({ ids }: { ids: string[] }) {
   const trpc = useTRPC();
   const runs = useQuery({ ...trpc.runs.compare.queryOptions({ ids }), enabled: ids.length > 0 });
-  const series = useQuery({ ...trpc.runs.metrics.queryOptions({ runIds: ids, maxPoints: 600 }), enabled: ids.length > 0 });
+  const series = useQuery({ ...trpc.runs.metrics.queryOptions({ runIds: ids, buckets: 600 }), enabled: ids.length > 0 });
   const [xMode, setXMode] = useState<XAxisMode>("step");
   const [smoothing, setSmoothing] = useState(0);
   const [logScale, setLogScale] = useState(false);

@@ -20,7 +20,7 @@ function LinkRunForm({ week, onLinked }: { week: Week; onLinked: () => void }) {
   const trpc = useTRPC();
   const [search, setSearch] = useState("");
   const [runId, setRunId] = useState("");
-  const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 50, offset: 0 }));
+  const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 50 }));
   const link = useMutation(
     trpc.plan.linkRun.mutationOptions({
       onSuccess: () => {

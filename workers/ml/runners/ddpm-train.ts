@@ -60,7 +60,7 @@ export async function trainTeacher(
     const samples = await samplesVsNearest(eps, schedule, images, size, channels, { count: 8, steps: 25, seed: config.seed });
     await logger.media("samples", step, samples.png, "top: DDIM-25 samples from noise; bottom: nearest training image");
     const mean = samples.distances.reduce((a, b) => a + b, 0) / samples.distances.length;
-    logger.metrics(step, { "samples/nearest_rms": mean, "samples/train_nearest_rms": samples.trainNearestRms });
+    await logger.metrics(step, { "samples/nearest_rms": mean, "samples/train_nearest_rms": samples.trainNearestRms });
     if (quickEvalSet.length > 0) {
       const { summary } = await evaluateHealing(eps, schedule, quickEvalSet, size, channels, defaultHealOptions, {
         checkCancelled: () => throwIfCancelled(logger),
@@ -69,7 +69,7 @@ export async function trainTeacher(
       const values: Record<string, number> = {};
       if (summary.image_auroc !== null) values["eval/image_auroc"] = summary.image_auroc;
       if (summary.pixel_auroc !== null) values["eval/pixel_auroc"] = summary.pixel_auroc;
-      logger.metrics(step, values);
+      await logger.metrics(step, values);
       logger.log(`step ${step}: quick DDIM-10 eval on ${quickEvalSet.length} images: image AUROC ${fmt(summary.image_auroc)}, pixel AUROC ${fmt(summary.pixel_auroc)}`);
     }
   };
@@ -102,8 +102,8 @@ export async function trainTeacher(
           save: async (state) => checkpoint.save(await encodeTrainState(state), state.step),
         },
         onStep: async ({ step, loss, lr, imgPerS, emaWeights }) => {
-          logger.metrics(step, { "train/loss": loss });
-          if (step % 10 === 0 || step === config.iters) logger.metrics(step, { "train/lr": lr, "train/img_per_s": imgPerS });
+          await logger.metrics(step, { "train/loss": loss });
+          if (step % 10 === 0 || step === config.iters) await logger.metrics(step, { "train/lr": lr, "train/img_per_s": imgPerS });
           if (step % reportEvery === 0 || step === config.iters) {
             logger.log(`step ${step}/${config.iters} loss ${loss.toFixed(4)} ${imgPerS.toFixed(1)} img/s`);
           }

@@ -58,11 +58,11 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
     const eps = epsilonModel(teacher.model);
     const { summary, results } = await evaluateHealing(eps, teacher.schedule, dataset.samples, size, channels, options, {
       checkCancelled: () => throwIfCancelled(logger),
-      onProgress: (done, total) => logger.metrics(done, { "eval/progress": done / total }),
+      onProgress: (done, total) => void logger.metrics(done, { "eval/progress": done / total }),
     });
     const metrics: Record<string, number> = {};
     for (const [key, value] of Object.entries(summary)) if (typeof value === "number") metrics[`eval/${key}`] = value;
-    logger.metrics(0, metrics);
+    await logger.metrics(0, metrics);
 
     await logHardestCases(logger, eps, teacher, results, options, config.hardest);
     await logExamples(logger, results, size, channels);

@@ -32,7 +32,7 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
   const [metric, setMetric] = useState("");
   const [milestoneId, setMilestoneId] = useState("");
   const [keys, setKeys] = useState("");
-  const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 30, offset: 0 }));
+  const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 30 }));
   const plan = useQuery({ ...trpc.plan.list.queryOptions(), enabled: type === "milestone" });
   const first = useQuery({ ...trpc.runs.get.queryOptions({ id: chosen[0] ?? "" }), enabled: type === "chart" && !!chosen[0] });
   const names = new Map((runs.data?.runs ?? []).map((r) => [r.id, r.name]));

@@ -1,5 +1,5 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
@@ -8,14 +8,15 @@ import { StatusBadge } from "@/app/_components/StatusBadge";
 import { useNow } from "@/app/_components/hooks";
 import { errorText } from "@/app/_lib/errors";
 import { absoluteTime, formatBytes, formatDuration, formatValue, isActive, relativeTime, runDuration } from "@/app/_lib/format";
-import { useTRPC } from "@/app/trpc";
+import { useTRPC, useTRPCClient } from "@/app/trpc";
 import { LogsPanel } from "./LogsPanel";
 import { MediaGallery } from "./MediaGallery";
 import { MetricChart, type Point } from "./MetricChart";
 import { RunNotes } from "./RunNotes";
 
 const LIVE_MS = 1500;
-const MAX_POINTS = 600;
+/** Buckets per chart: each keeps its min and max, so no spike is lost however long the series. */
+const BUCKETS = 1000;
 
 export function RunView({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -31,11 +32,7 @@ export function RunView({ id }: { id: string }) {
   const run = get.data;
   const live = !!run && isActive(run.status);
 
-  const metrics = useQuery({
-    ...trpc.runs.metrics.queryOptions({ runIds: [id], maxPoints: MAX_POINTS }),
-    refetchInterval: live ? LIVE_MS : false,
-    enabled: !!run,
-  });
+  const series = useLiveSeries(id, live, !!run);
 
   // When the run ends, fetch metrics and logs one last time: the final points land just before the status.
   const [finalTick, setFinalTick] = useState(0);
@@ -198,7 +195,7 @@ export function RunView({ id }: { id: string }) {
         )}
       </dl>
 
-      <Charts keys={run.metricKeys} series={metrics.data} loading={metrics.isLoading} live={live} csvHref={`/api/export/run-metrics/${run.id}`} />
+      <Charts runId={id} keys={run.metricKeys} series={series.data} loading={series.loading} live={live} csvHref={`/api/export/run-metrics/${run.id}`} />
 
       {run.media.length > 0 && (
         <section className="section" aria-label="Media">
@@ -307,21 +304,75 @@ function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-type Series = { runId: string; key: string; points: Point[] }[];
+type Series = { key: string; total: number; points: Point[] }[];
+
+/**
+ * A run's series for its charts: one downsampled read, then, while the run is live, only the points after the last
+ * one seen. Once the appended tail outgrows the downsampled part the series is read downsampled again.
+ */
+function useLiveSeries(runId: string, live: boolean, enabled: boolean): { data: Series | undefined; loading: boolean } {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const overview = useQuery({ ...trpc.runs.metrics.queryOptions({ runIds: [runId], buckets: BUCKETS }), enabled });
+  const [tails, setTails] = useState<Record<string, { total: number; points: Point[] }>>({});
+  const tailsRef = useRef(tails);
+  tailsRef.current = tails;
+  useEffect(() => setTails({}), [overview.data]);
+
+  const base = overview.data;
+  const refetch = overview.refetch;
+  useEffect(() => {
+    if (!live || !base) return;
+    let stopped = false;
+    const tick = async () => {
+      const after: Record<string, number> = {};
+      for (const s of base) after[s.key] = s.lastStep;
+      for (const [key, t] of Object.entries(tailsRef.current)) {
+        const lastStep = t.points[t.points.length - 1]?.step;
+        if (lastStep !== undefined) after[key] = Math.max(after[key] ?? lastStep, lastStep);
+      }
+      const news = await client.runs.metricsAfter.query({ runId, after, limit: BUCKETS }).catch(() => null);
+      if (stopped || !news?.length) return;
+      const grown = news.some((t) => t.more || (tailsRef.current[t.key]?.points.length ?? 0) + t.points.length > BUCKETS);
+      if (grown) return void refetch();
+      setTails((prev) => {
+        const next = { ...prev };
+        for (const t of news) next[t.key] = { total: t.total, points: [...(prev[t.key]?.points ?? []), ...t.points] };
+        return next;
+      });
+    };
+    const timer = setInterval(() => void tick(), LIVE_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [live, base, refetch, client, runId]);
+
+  const data = useMemo(() => {
+    if (!base) return undefined;
+    const out = new Map<string, Series[number]>(base.map((s) => [s.key, { key: s.key, total: s.total, points: s.points }]));
+    for (const [key, t] of Object.entries(tails)) {
+      const s = out.get(key);
+      out.set(key, { key, total: Math.max(t.total, s?.total ?? 0), points: [...(s?.points ?? []), ...t.points] });
+    }
+    return [...out.values()];
+  }, [base, tails]);
+  return { data, loading: overview.isLoading };
+}
 
 /** One chart per metric key, grouped by prefix ("train/", "eval/"), with shared smoothing and log-scale controls. */
-function Charts({ keys, series, loading, live, csvHref }: { keys: string[]; series: Series | undefined; loading: boolean; live: boolean; csvHref: string }) {
+function Charts({ runId, keys, series, loading, live, csvHref }: { runId: string; keys: string[]; series: Series | undefined; loading: boolean; live: boolean; csvHref: string }) {
   const [smoothing, setSmoothing] = useState(0);
   const [logScale, setLogScale] = useState(false);
   const groups = useMemo(() => {
-    const byKey = new Map((series ?? []).map((s) => [s.key, s.points]));
+    const byKey = new Map((series ?? []).map((s) => [s.key, s]));
     const allKeys = [...new Set([...keys, ...byKey.keys()])].sort();
-    const out = new Map<string, { key: string; points: Point[] }[]>();
+    const out = new Map<string, { key: string; total: number; points: Point[] }[]>();
     for (const key of allKeys) {
       const slash = key.lastIndexOf("/");
       const group = slash > 0 ? key.slice(0, slash) : "metrics";
       const list = out.get(group) ?? [];
-      list.push({ key, points: byKey.get(key) ?? [] });
+      list.push(byKey.get(key) ?? { key, total: 0, points: [] });
       out.set(group, list);
     }
     return [...out];
@@ -355,12 +406,35 @@ function Charts({ keys, series, loading, live, csvHref }: { keys: string[]; seri
             {groups.length > 1 && <h3 className="group-title">{group}</h3>}
             <div className="chart-grid">
               {items.map((s) => (
-                <MetricChart key={s.key} metricKey={s.key} points={s.points} smoothing={smoothing} logScale={logScale} />
+                <ZoomableChart key={s.key} runId={runId} series={s} smoothing={smoothing} logScale={logScale} />
               ))}
             </div>
           </div>
         ))
       )}
     </section>
+  );
+}
+
+/** A chart that, zoomed to a step range, reads that range again at full detail (down to the points themselves). */
+function ZoomableChart({ runId, series, smoothing, logScale }: { runId: string; series: Series[number]; smoothing: number; logScale: boolean }) {
+  const trpc = useTRPC();
+  const [range, setRange] = useState<{ from: number; to: number } | null>(null);
+  const zoomed = useQuery({
+    ...trpc.runs.metrics.queryOptions({ runIds: [runId], keys: [series.key], buckets: BUCKETS, from: range?.from, to: range?.to }),
+    enabled: range !== null,
+    placeholderData: keepPreviousData,
+  });
+  const detail = range && zoomed.data?.[0];
+  return (
+    <MetricChart
+      metricKey={series.key}
+      points={detail ? detail.points : series.points}
+      total={Math.max(series.total, detail?.total ?? 0)}
+      smoothing={smoothing}
+      logScale={logScale}
+      zoomed={range !== null}
+      onZoom={setRange}
+    />
   );
 }

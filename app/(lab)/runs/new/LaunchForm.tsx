@@ -375,7 +375,7 @@ function ConfigField({ field, value, error, onChange }: { field: Field; value: F
 /** Suggestions for fields that name another run (a teacher, say): recent finished runs, by id. */
 function FinishedRuns() {
   const trpc = useTRPC();
-  const runs = useQuery(trpc.runs.list.queryOptions({ status: "finished", limit: 100, offset: 0 }));
+  const runs = useQuery(trpc.runs.list.queryOptions({ status: "finished", limit: 100 }));
   return (
     <datalist id="finished-runs">
       {(runs.data?.runs ?? []).map((r) => (

@@ -1,4 +1,4 @@
-/** Downloads a run's artifact (a checkpoint, say); who may is decided in server/access.ts. */
+/** Downloads a run's artifact (a checkpoint, say), streamed; who may is decided in server/access.ts. */
 import { artifactResponse } from "@/server/files";
 import { contextFromRequest } from "@/server/request";
 
