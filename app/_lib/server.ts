@@ -2,16 +2,21 @@
  * Server components reach the API the same way the browser does: through tRPC, here as a direct caller
  * with the signed-in user's context (no HTTP round trip).
  */
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { sessionUserId } from "@/server/auth/options";
 import { appRouter } from "@/server/routers";
-import { services } from "@/server/services";
-import { createCallerFactory, createContextInner, type SessionUser } from "@/server/trpc";
+import { contextFromCookies, contextFromRequest } from "@/server/request";
+import { createCallerFactory, type SessionUser } from "@/server/trpc";
 
 const createCaller = createCallerFactory(appRouter);
 
 export async function serverCaller() {
-  return createCaller(await createContextInner({ services: services(), userId: await sessionUserId() }));
+  return createCaller(await contextFromCookies((await headers()).get("cookie")));
+}
+
+/** The same, for a route handler: built from the request it answers. */
+export async function requestCaller(req: Request) {
+  return createCaller(await contextFromRequest(req));
 }
 
 /** The signed-in, enabled user, or null. */

@@ -7,7 +7,7 @@ import { useTRPC } from "@/app/trpc";
 import { Field } from "@/app/_components/Field";
 import { PasswordFields } from "@/app/_components/PasswordFields";
 
-export function SetupForm() {
+export function SetupForm({ token }: { token: string }) {
   const trpc = useTRPC();
   const setup = useMutation(trpc.auth.setup.mutationOptions());
   const [error, setError] = useState("");
@@ -21,7 +21,7 @@ export function SetupForm() {
     setError("");
     const email = String(form.get("email") ?? "");
     try {
-      await setup.mutateAsync({ email, name: String(form.get("name") ?? ""), password });
+      await setup.mutateAsync({ token, email, name: String(form.get("name") ?? ""), password });
     } catch {
       return;
     }

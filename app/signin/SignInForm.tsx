@@ -19,7 +19,9 @@ export function SignInForm({ callbackUrl, nextAuthError }: { callbackUrl: string
     }).catch(() => undefined);
     if (!res || res.error || !res.ok) {
       setBusy(false);
-      setError(res?.error === "CredentialsSignin" || res?.status === 401 ? "Wrong email or password." : "Sign-in failed; try again.");
+      const wrong = res?.error === "CredentialsSignin" || res?.status === 401;
+      // Other refusals (too many attempts) come with their own message.
+      setError(wrong ? "Wrong email or password." : res?.error ? `Sign-in refused: ${res.error}.` : "Sign-in failed; try again.");
       return;
     }
     // A full load, so the server renders the lab with the new session.

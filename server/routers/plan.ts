@@ -28,7 +28,13 @@ export const planRouter = router({
         id: z.string().uuid(),
         status: z.enum(milestoneStatusEnum.enumValues).optional(),
         ownerId: z.string().uuid().nullable().optional(),
-        dueDate: z.date().nullable().optional(),
+        // Within what a Postgres timestamp (and an ISO date) can hold, so a typo is a field error, not a failure.
+        dueDate: z
+          .date()
+          .min(new Date("1900-01-01T00:00:00Z"), "dueDate: give a date after 1900")
+          .max(new Date("9999-12-31T00:00:00Z"), "dueDate: give a date before the year 10000")
+          .nullable()
+          .optional(),
         notes: z.string().max(20_000).optional(),
       }),
     )

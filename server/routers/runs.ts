@@ -9,16 +9,31 @@ import { InvalidCursorError, listRuns } from "../../db/runs-page";
 import { enqueueRun, requeueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
 import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
+import { DataRootError, resolveDatasetFolder } from "../../workers/ml/data/roots";
 import { toCsv } from "../csv";
 import { memberProcedure, protectedProcedure, router, type Context } from "../trpc";
 
 const runId = z.object({ id: z.string().uuid() });
 const kindSchema = z.enum(runKinds as [RunKind, ...RunKind[]]);
 
+/** Plain JSON only: what a config stored as jsonb can hold (no BigInt, Date, Map, NaN…, which the transport allows). */
+function isJson(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (depth > 20 || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.every((v) => isJson(v, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.values(value).every((v) => isJson(v, depth + 1));
+}
+
+export const configRecord = z
+  .record(z.string(), z.unknown())
+  .refine((c) => isJson(c), "config: only JSON values (numbers, text, true/false, null, lists and objects)");
+
 export const launchInput = z.object({
   kind: kindSchema,
   name: z.string().trim().max(120).optional(),
-  config: z.record(z.string(), z.unknown()).default({}),
+  config: configRecord.default({}),
   tags: z.array(z.string().trim().min(1).max(40)).max(20).default([]),
   parentId: z.string().uuid().optional(),
 });
@@ -33,6 +48,18 @@ export function validatedConfig(kind: RunKind, config: unknown, context = ""): R
   }
 }
 
+/** A folder dataset must be inside the data roots; refused as a field error that never says whether it exists. */
+export async function checkDataFolder(kind: string, config: Record<string, unknown>, context = ""): Promise<void> {
+  const data = config.data as { folder?: unknown } | undefined;
+  if (typeof data?.folder !== "string") return;
+  try {
+    await resolveDatasetFolder(data.folder);
+  } catch (err) {
+    if (err instanceof DataRootError) throw new TRPCError({ code: "BAD_REQUEST", message: `${context}invalid ${kind} config: data.folder: ${err.message}` });
+    throw err;
+  }
+}
+
 /** Inserts a run with a validated config and enqueues its job, inside the caller's transaction. */
 export async function insertRun(tx: { db: Context["db"]; sql: Context["sql"] }, boss: Context["boss"], values: typeof runs.$inferInsert) {
   const [run] = await tx.db.insert(runs).values(values).returning();
@@ -43,6 +70,10 @@ export async function insertRun(tx: { db: Context["db"]; sql: Context["sql"] }, 
 /** Validates the config, inserts the run and enqueues its job in one transaction. */
 export async function launchRun(ctx: Context & { user: { id: string } }, input: z.infer<typeof launchInput>) {
   const config = validatedConfig(input.kind, input.config);
+  await checkDataFolder(input.kind, config);
+  if (input.parentId && !(await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.parentId), columns: { id: true } }))) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: "parentId: no such run" });
+  }
   return transaction(ctx.sql, (tx) =>
     insertRun(tx, ctx.boss, {
       kind: input.kind,
@@ -53,6 +84,20 @@ export async function launchRun(ctx: Context & { user: { id: string } }, input: 
       launchedBy: ctx.user.id,
     }),
   );
+}
+
+/**
+ * What a failed run shows: the error's message without its stack (workers keep the stack in the run's logs).
+ * Stack frames name files and lines of the server, which no viewer needs.
+ */
+export function visibleError(error: string | null): string | null {
+  if (!error) return error;
+  const message = error
+    .split("\n")
+    .filter((line) => !/^\s+at\s/.test(line))
+    .join("\n")
+    .trim();
+  return message.replace(/^[A-Za-z]*Error: /, "") || "the run failed";
 }
 
 export const runsRouter = router({
@@ -117,6 +162,7 @@ export const runsRouter = router({
     ]);
     return {
       ...run.run,
+      error: visibleError(run.run.error),
       launchedBy: run.launchedBy,
       metricKeys: series.map((k) => k.key),
       media: mediaRows,

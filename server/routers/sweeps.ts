@@ -10,7 +10,7 @@ import { runs, sweeps, users } from "../../db/schema";
 import { runKinds, type RunKind } from "../../workers/ml/config";
 import { describeAssignment, expandGrid, gridSize, maxSweepChildren } from "../sweep-grid";
 import { memberProcedure, protectedProcedure, router } from "../trpc";
-import { insertRun, validatedConfig } from "./runs";
+import { checkDataFolder, configRecord, insertRun, validatedConfig } from "./runs";
 
 const gridAxis = z.object({
   field: z.string().trim().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/, "a config field name, or a dotted path like data.synthetic.seed"),
@@ -20,7 +20,7 @@ const gridAxis = z.object({
 export const sweepInput = z.object({
   kind: z.enum(runKinds as [RunKind, ...RunKind[]]),
   name: z.string().trim().min(1, "name the sweep").max(100),
-  config: z.record(z.string(), z.unknown()).default({}),
+  config: configRecord.default({}),
   grid: z
     .array(gridAxis)
     .min(1, "choose at least one field to sweep")
@@ -37,6 +37,9 @@ export const sweepsRouter = router({
       const config = validatedConfig(input.kind, point.config, `run ${i + 1} of ${gridSize(input.grid)} (${label}): `);
       return { label, config };
     });
+    for (const [i, child] of children.entries()) {
+      await checkDataFolder(input.kind, child.config, `run ${i + 1} of ${children.length} (${child.label}): `);
+    }
     return transaction(ctx.sql, async (tx) => {
       const [sweep] = await tx.db
         .insert(sweeps)

@@ -106,7 +106,7 @@ const columnValues = (column: string) =>
 
 test("set-up, then a sweep of two teachers launches and both finish", { skip, timeout: RUNS_TIMEOUT_MS + 3 * 60_000 }, () =>
   withEvidence("teacher-sweep", async () => {
-    await page.goto("/setup");
+    await page.goto(await app!.setupLink);
     await page.getByLabel("Name").fill(admin.name);
     await page.getByLabel("Email").fill(admin.email);
     await page.getByLabel("Password", { exact: true }).fill(admin.password);

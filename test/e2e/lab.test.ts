@@ -42,6 +42,8 @@ let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let inviteLink = "";
+let setupLink = "";
+const cspViolations: string[] = [];
 const artifactsDir = path.join(os.tmpdir(), `crackdiff-e2e-${suffix}`);
 
 const pathIs = (p: string | RegExp) => (url: URL) => (typeof p === "string" ? url.pathname === p : p.test(url.pathname));
@@ -100,6 +102,8 @@ before(
         appLog.push(line);
         if (appLog.length > 400) appLog = appLog.slice(-300);
         if (/\[crackdiff\] ready:/.test(line)) ready();
+        const setup = /create the admin at (\S+\/setup\?token=\S+)/.exec(line);
+        if (setup) setupLink = setup[1]!;
       }
     };
     child.stdout!.on("data", collect);
@@ -125,6 +129,9 @@ before(
     context.setDefaultNavigationTimeout(60_000);
     page = await context.newPage();
     page.on("pageerror", (err) => appLog.push(`[browser] page error: ${err.message}`));
+    page.on("console", (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    });
   },
   { timeout: START_TIMEOUT_MS + 120_000 },
 );
@@ -182,8 +189,22 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
 
 test("the first visitor sets up the lab; the admin adds a member and invites a viewer", { skip, timeout: 5 * 60_000 }, () =>
   withEvidence("setup", async () => {
+    // Without the link `npm start` printed, nobody can claim the fresh lab.
     await page.goto("/");
     await page.waitForURL(pathIs("/setup"));
+    await page.getByRole("status").filter({ hasText: "npm start" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Create admin account" }).count(), 0);
+    await page.goto("/setup?token=not-the-printed-token");
+    await page.getByLabel("Name").fill("Intruder");
+    await page.getByLabel("Email").fill(`intruder-${suffix}@lab.test`);
+    await page.getByLabel("Password", { exact: true }).fill(admin.password);
+    await page.getByLabel("Confirm password").fill(admin.password);
+    await page.getByRole("button", { name: "Create admin account" }).click();
+    await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
+
+    await eventually(async () => setupLink, "the set-up link in the start-up output");
+    assert.ok(setupLink.startsWith(`${baseURL}/setup?token=`), setupLink);
+    await page.goto(setupLink);
     await page.getByLabel("Name").fill(admin.name);
     await page.getByLabel("Email").fill(admin.email);
     await page.getByLabel("Password", { exact: true }).fill(admin.password);
@@ -315,3 +336,19 @@ test("a member launches a smoke run and watches it finish", { skip, timeout: RUN
     assert.match((await row.textContent()) ?? "", new RegExp(member.name));
   }),
 );
+
+test("every response carries the security headers, and no page broke the content security policy", { skip, timeout: 60_000 }, async () => {
+  for (const p of ["/signin", "/api/health", "/api/media/1", "/api/trpc/auth.status"]) {
+    const res = await fetch(`${baseURL}${p}`, { redirect: "manual" });
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'self'/, `${p}: content-security-policy`);
+    assert.match(csp, /frame-ancestors 'none'/, `${p}: frame-ancestors`);
+    assert.match(csp, /object-src 'none'/, `${p}: object-src`);
+    assert.equal(res.headers.get("x-frame-options"), "DENY", `${p}: x-frame-options`);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", `${p}: x-content-type-options`);
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer", `${p}: referrer-policy`);
+    assert.equal(res.headers.get("x-powered-by"), null, `${p}: x-powered-by`);
+  }
+  // The pages above ran under the policy: the set-up, team, launch and run pages, charts and images included.
+  assert.deepEqual(cspViolations, []);
+});

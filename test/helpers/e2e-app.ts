@@ -22,6 +22,8 @@ export interface RunningApp {
   database: TestDatabase;
   /** The app's last output lines, for failure messages. */
   log(): string;
+  /** The first-visitor set-up link `npm start` printed (the lab starts with no account). */
+  setupLink: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -53,12 +55,16 @@ export async function startApp(): Promise<RunningApp> {
   let lines: string[] = [];
   let ready!: () => void;
   const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+  let printedSetupLink!: (link: string) => void;
+  const setupLink = new Promise<string>((resolve) => (printedSetupLink = resolve));
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) {
       if (!line.trim()) continue;
       lines.push(line);
       if (lines.length > 400) lines = lines.slice(-300);
       if (/\[crackdiff\] ready:/.test(line)) ready();
+      const setup = /create the admin at (\S+\/setup\?token=\S+)/.exec(line);
+      if (setup) printedSetupLink(setup[1]!);
     }
   };
   child.stdout!.on("data", collect);
@@ -103,7 +109,7 @@ export async function startApp(): Promise<RunningApp> {
   } finally {
     clearTimeout(timer);
   }
-  return { baseURL, database, log, stop };
+  return { baseURL, database, log, setupLink, stop };
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -112,7 +112,8 @@ describe("access rules", () => {
   test("first-visitor set-up is refused once accounts exist", async () => {
     const anon = await as(null);
     assert.deepEqual(await anon.auth.status(), { setupNeeded: false });
-    await assert.rejects(anon.auth.setup({ email: "new@lab.test", name: "N", password: "0123456789" }), { code: "FORBIDDEN" });
+    process.env.CRACKDIFF_SETUP_TOKEN = "the-printed-set-up-token";
+    await assert.rejects(anon.auth.setup({ token: "the-printed-set-up-token", email: "new@lab.test", name: "N", password: "0123456789" }), { code: "CONFLICT" });
   });
 
   test("an invitation creates an account with its role, once", async () => {

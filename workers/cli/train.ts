@@ -96,6 +96,7 @@ async function trainDdpmCli(config: RunConfig<"ddpm-train">, out: string): Promi
       split,
       testFraction: config.testFraction,
       valFraction: config.valFraction,
+      roots: "anywhere", // the command line reads whatever its user can
       onProgress: (done, total) => {
         if (done === total || done % 100 === 0) console.error(`loading ${split} split: ${done}/${total}`);
       },

@@ -74,7 +74,7 @@ export default (async (args) => {
       const split = args.choice("split", ["train", "all"] as const, "train");
       const dataset = await loadRunData(
         { folder: data },
-        { size, channels, split: trainingSplit(split), testFraction: args.number("test-fraction", 0.3), valFraction: args.number("val-fraction", 0.1) },
+        { size, channels, split: trainingSplit(split), testFraction: args.number("test-fraction", 0.3), valFraction: args.number("val-fraction", 0.1), roots: "anywhere" },
       );
       const train = dataset.samples.filter((s) => s.label === 0).map((s) => s.image);
       const count = args.number("count", 8);

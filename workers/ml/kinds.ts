@@ -6,6 +6,8 @@ export interface RunContext {
   logger: RunLogger;
   /** Bytes of an artifact stored by an earlier run (a teacher's checkpoint, say). */
   loadArtifact(runId: string, name: string): Promise<Uint8Array>;
+  /** Where folder datasets may be read: the data roots unless given ("anywhere" for the command line's user). */
+  dataRoots?: readonly string[] | "anywhere";
   /** Training state saved by an earlier attempt of this run (its worker crashed or shut down), to resume from. */
   resumeState?: Uint8Array | null;
   /** Where long trainings save that state: `due` says when (periodically, and at once before a shutdown). */

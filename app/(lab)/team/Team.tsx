@@ -110,7 +110,73 @@ export function Team() {
         <InviteForm />
         <CreateForm />
       </div>
+      <Invitations />
     </div>
+  );
+}
+
+/** Invitations sent, with their state; an open one can be revoked (its link stops working at once). */
+function Invitations() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const now = useNow(30_000);
+  const invites = useQuery(trpc.users.invites.queryOptions());
+  const revoke = useMutation(
+    trpc.users.revokeInvite.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.users.invites.queryKey() }) }),
+  );
+  if (!invites.data?.length) return null;
+  const state = (i: (typeof invites.data)[number]) =>
+    i.usedAt ? "accepted" : i.revokedAt ? "revoked" : new Date(i.expiresAt).getTime() < now ? "expired" : "open";
+
+  return (
+    <section className="card section" aria-label="Invitations">
+      <div className="section-head">
+        <h2>Invitations</h2>
+      </div>
+      {(invites.error || revoke.error) && (
+        <p className="alert error" role="alert">
+          {errorText(invites.error ?? revoke.error)}
+        </p>
+      )}
+      <div className="table-wrap">
+        <table className="table" aria-label="Invitations">
+          <thead>
+            <tr>
+              <th>Email</th>
+              <th>Role</th>
+              <th>Invited by</th>
+              <th>Sent</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {invites.data.map((i) => (
+              <tr key={i.id}>
+                <td className="mono small">{i.email}</td>
+                <td>{i.role}</td>
+                <td>{i.invitedBy ?? ""}</td>
+                <td title={absoluteTime(i.createdAt)}>{relativeTime(i.createdAt, now)}</td>
+                <td>{state(i)}</td>
+                <td>
+                  {state(i) === "open" && (
+                    <button
+                      type="button"
+                      className="btn"
+                      disabled={revoke.isPending}
+                      aria-label={`Revoke the invitation for ${i.email}`}
+                      onClick={() => revoke.mutate({ id: i.id })}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
@@ -130,7 +196,10 @@ function RoleSelect({ name = "role", defaultValue = "member" }: { name?: string;
 
 function InviteForm() {
   const trpc = useTRPC();
-  const invite = useMutation(trpc.users.invite.mutationOptions());
+  const queryClient = useQueryClient();
+  const invite = useMutation(
+    trpc.users.invite.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.users.invites.queryKey() }) }),
+  );
   const [copied, setCopied] = useState(false);
   const errs = fieldErrors(invite.error);
   const link = invite.data ? `${window.location.origin}/invite/${invite.data.token}` : "";

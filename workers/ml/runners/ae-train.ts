@@ -25,9 +25,9 @@ export interface TrainedModel<M> {
   nTrain: number;
 }
 
-export async function trainAe(config: AeTrainConfig, { logger }: RunContext): Promise<TrainedModel<Autoencoder>> {
+export async function trainAe(config: AeTrainConfig, { logger, dataRoots }: RunContext): Promise<TrainedModel<Autoencoder>> {
   const { size, channels } = config;
-  const fractions = { testFraction: config.testFraction, valFraction: config.valFraction };
+  const fractions = { testFraction: config.testFraction, valFraction: config.valFraction, roots: dataRoots };
   const dataset = await loadRunData(config.data, { size, channels, split: trainingSplit(config.split), ...fractions });
   logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples.filter((s) => s.label === 0);

@@ -29,6 +29,7 @@ export async function readModelDirBytes(dir: string): Promise<Uint8Array> {
 export function folderContext(logger: RunLogger): RunContext {
   return {
     logger,
+    dataRoots: "anywhere", // the command line reads whatever its user can
     loadArtifact: async (dir, name) => {
       if (name === "checkpoint") return readModelDirBytes(dir);
       try {

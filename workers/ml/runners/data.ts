@@ -1,6 +1,7 @@
 /** Loads a run's images from its data source (synthetic or a folder) for one split. */
 import type { DataSource } from "../config";
 import { loadFolderDataset } from "../data/folder";
+import { dataRoots, resolveDatasetFolder } from "../data/roots";
 import { inSplit } from "../data/split";
 import { generateSynthetic } from "../data/synthetic";
 import type { LoadedDataset, Split } from "../data/types";
@@ -13,12 +14,16 @@ export interface RunDataOptions {
   /** Share held out as the validation split (thresholds, defaults, in-training evaluation). */
   valFraction: number;
   onProgress?: (done: number, total: number) => void;
+  /** Where folder datasets may be: the data roots unless given; "anywhere" for the command line's own user. */
+  roots?: readonly string[] | "anywhere";
 }
 
 export async function loadRunData(source: DataSource, options: RunDataOptions): Promise<LoadedDataset> {
   const { size, channels, split, testFraction, valFraction } = options;
   if ("folder" in source) {
-    return loadFolderDataset(source.folder, { size, channels, split, testFraction, valFraction, onProgress: options.onProgress });
+    const roots = options.roots ?? dataRoots();
+    const folder = roots === "anywhere" ? source.folder : await resolveDatasetFolder(source.folder, roots);
+    return loadFolderDataset(folder, { size, channels, split, testFraction, valFraction, onProgress: options.onProgress });
   }
   const { count, seed } = source.synthetic;
   if (source.synthetic.size !== undefined && source.synthetic.size !== size) {

@@ -159,10 +159,10 @@ export async function trainTeacher(
   return { teacher: { model, schedule, meta }, result: plain, lastEval };
 }
 
-export async function runDdpmTrain(config: DdpmTrainConfig, { logger, ...resumable }: RunContext) {
+export async function runDdpmTrain(config: DdpmTrainConfig, { logger, dataRoots, ...resumable }: RunContext) {
   const { backend } = await describeBackend();
   const load = (split: Split) =>
-    loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction, valFraction: config.valFraction });
+    loadRunData(config.data, { size: config.size, channels: config.channels, split, testFraction: config.testFraction, valFraction: config.valFraction, roots: dataRoots });
   const dataset = await load(trainingSplit(config.split));
   logSkipped((line) => logger.log(line), dataset);
   const train = dataset.samples.filter((s) => s.label === 0);

@@ -77,13 +77,18 @@ export async function scoreSamples(
  * The threshold of image_f1: the `q`-quantile of the scores of (at most `limit`) validation normals of the
  * model's training data; null when the model does not say where it was trained or there are none.
  */
-export async function validationThreshold(detector: Detector, q: number, limit: number, checkCancelled?: () => void): Promise<FixedThreshold | null> {
+export async function validationThreshold(
+  detector: Detector,
+  q: number,
+  limit: number,
+  opts: { checkCancelled?: () => void; roots?: RunContext["dataRoots"] } = {},
+): Promise<FixedThreshold | null> {
   if (!detector.validation) return null;
   const { data, testFraction, valFraction } = detector.validation;
-  const dataset = await loadRunData(data, { size: detector.size, channels: detector.channels, split: "val", testFraction, valFraction });
+  const dataset = await loadRunData(data, { size: detector.size, channels: detector.channels, split: "val", testFraction, valFraction, roots: opts.roots });
   const normals = dataset.samples.filter((s) => s.label === 0).slice(0, limit);
   if (normals.length === 0) return null;
-  const outputs = await detector.heatmaps(normals, { checkCancelled });
+  const outputs = await detector.heatmaps(normals, { checkCancelled: opts.checkCancelled });
   const value = quantile(outputs.map((o) => o.score), q);
   const pct = Math.round(q * 1000) / 10;
   return { value, rule: `${pct}th percentile of ${normals.length} validation-normal scores (${describeSource(data)})` };
@@ -110,6 +115,7 @@ export async function evaluateModel(config: EvalConfig, ctx: RunContext): Promis
       split: config.split,
       testFraction: config.testFraction,
       valFraction: config.valFraction,
+      roots: ctx.dataRoots,
     });
     logSkipped((line) => logger.log(line), dataset);
     if (dataset.samples.length === 0) throw new Error(`no images in the ${config.split} split of ${describeSource(config.data)}`);
@@ -131,7 +137,7 @@ export async function evaluateModel(config: EvalConfig, ctx: RunContext): Promis
       logger.log("this model does not record its training images: overlap with the evaluated images cannot be checked");
     }
 
-    const threshold = await validationThreshold(detector, config.thresholdQuantile, config.valImages, checkCancelled);
+    const threshold = await validationThreshold(detector, config.thresholdQuantile, config.valImages, { checkCancelled, roots: ctx.dataRoots });
     logger.log(
       `eval: ${detector.method} (${Object.entries(detector.settings).map(([k, v]) => `${k} ${v}`).join(", ")}) on ` +
         `${dataset.samples.length} images (${config.split} split of ${describeSource(config.data)}); ` +

@@ -34,14 +34,14 @@ export function healOptionsOf(config: {
   return samplerOptions({ ...config, eta: config.eta ?? 0, noiseSeed: config.seed });
 }
 
-export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact }: RunContext) {
+export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact, dataRoots }: RunContext) {
   const { backend } = await describeBackend();
   const teacher = decodeCheckpoint(await loadArtifact(config.teacherRunId, "checkpoint"));
   try {
     const { size, channels } = teacher.meta;
     const options = healOptionsOf(config);
     if (options.t0 > teacher.schedule.T) throw new Error(`t0 ${options.t0} exceeds the teacher's T = ${teacher.schedule.T}`);
-    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction, valFraction: config.valFraction });
+    const dataset = await loadRunData(config.data, { size, channels, split: config.split, testFraction: config.testFraction, valFraction: config.valFraction, roots: dataRoots });
     if (dataset.skipped.length > 0) logger.log(`skipped ${dataset.skipped.length} unreadable file(s)`);
     logger.log(
       `heal-eval: ${dataset.samples.length} images (${config.split} split of ${describeSource(config.data)}), ` +
@@ -49,7 +49,7 @@ export async function runHealEval(config: HealEvalConfig, { logger, loadArtifact
     );
     const eps = epsilonModel(teacher.model);
     // image_f1's threshold: fixed on validation normals of the teacher's training data, as `eval` does.
-    const threshold = await validationThreshold(teacherDetector(teacher, options), 0.95, 200, () => throwIfCancelled(logger));
+    const threshold = await validationThreshold(teacherDetector(teacher, options), 0.95, 200, { checkCancelled: () => throwIfCancelled(logger), roots: dataRoots });
     const { summary, results } = await evaluateHealing(eps, teacher.schedule, dataset.samples, size, channels, options, {
       checkCancelled: () => throwIfCancelled(logger),
       onProgress: (done, total) => void logger.metrics(done, { "eval/progress": done / total }),

@@ -96,7 +96,7 @@ export function studentTargets(targets: TeacherTargets, kind: "soft" | "binary")
 
 export async function trainStudent(config: StudentTrainConfig, ctx: RunContext): Promise<TrainedModel<Student> & { cached: boolean; binaryThreshold: number | null }> {
   const { logger } = ctx;
-  const fractions = { testFraction: config.testFraction, valFraction: config.valFraction };
+  const fractions = { testFraction: config.testFraction, valFraction: config.valFraction, roots: ctx.dataRoots };
   // The teacher fixes size and channels; read them before loading the images at that resolution.
   const teacherHeader = readHeader(await ctx.loadArtifact(config.teacherRunId, "checkpoint")).header as { size?: number; channels?: 1 | 3 };
   const size = teacherHeader.size!;

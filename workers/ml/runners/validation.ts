@@ -7,7 +7,7 @@ import type { Sample } from "../data/types";
 import { summarise } from "../evaluate";
 import type { RunLogger } from "../logger";
 import type { Detector } from "../methods/detector";
-import { loadRunData, logSkipped } from "./data";
+import { loadRunData, logSkipped, type RunDataOptions } from "./data";
 import { scoreSamples } from "./eval";
 
 export interface ValidationResult {
@@ -20,7 +20,7 @@ export interface ValidationResult {
 export async function loadValidation(
   data: DataSource,
   shape: { size: number; channels: 1 | 3 },
-  fractions: { testFraction: number; valFraction: number },
+  fractions: Pick<RunDataOptions, "testFraction" | "valFraction" | "roots">,
   logger: RunLogger,
 ): Promise<Sample[]> {
   const dataset = await loadRunData(data, { ...shape, ...fractions, split: "val" });

@@ -1,8 +1,8 @@
 /** A run's metric points as CSV. */
 import { csvResponse } from "@/app/_lib/csv-response";
-import { serverCaller } from "@/app/_lib/server";
+import { requestCaller } from "@/app/_lib/server";
 
-export async function GET(_req: Request, { params }: { params: Promise<{ id: string }> }) {
+export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  return csvResponse(async () => (await serverCaller()).runs.metricsCsv({ id }));
+  return csvResponse(async () => (await requestCaller(req)).runs.metricsCsv({ id }));
 }
