@@ -7,22 +7,16 @@
  * Needs DATABASE_URL (a server where it may CREATE DATABASE; `npm test` provides one) and Chromium at
  * /usr/bin/chromium (or CHROMIUM_PATH); skipped, saying why, without Chromium.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { freePort } from "../../db/embedded";
-import { createTestDatabase, eventually, type TestDatabase } from "../helpers/db";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { eventually } from "../helpers/db";
+import { launchChromium, noChromium as skip, startApp, START_TIMEOUT_MS, type RunningApp } from "../helpers/e2e-app";
 
-const root = path.resolve(__dirname, "..", "..");
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const skip = existsSync(chromiumPath) ? false : `Chromium is not installed at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
-
-const START_TIMEOUT_MS = 20 * 60_000; // a first `next build` on two busy cores is slow
 const RUN_TIMEOUT_MS = 8 * 60_000;
 const UI_TIMEOUT_MS = 30_000;
 
@@ -32,17 +26,14 @@ const member = { name: "Max Member", email: `member-${suffix}@lab.test`, passwor
 const viewer = { name: "Vera Viewer", email: `viewer-${suffix}@lab.test`, password: "viewer-password-1" };
 const runName = `e2e smoke ${suffix}`;
 
-let app: ChildProcess | undefined;
-let appExited: Promise<void> = Promise.resolve();
-let appLog: string[] = [];
+let app: RunningApp | undefined;
 let baseURL = "";
-let database: TestDatabase | undefined;
-let dataDir = "";
+/** Browser-side lines, shown with the app's output on failure. */
+const browserLog: string[] = [];
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let inviteLink = "";
-let setupLink = "";
 const cspViolations: string[] = [];
 const artifactsDir = path.join(os.tmpdir(), `crackdiff-e2e-${suffix}`);
 
@@ -68,67 +59,14 @@ async function navRole(): Promise<string> {
 before(
   async () => {
     if (skip) return;
-    database = await createTestDatabase("crackdiff_e2e");
-
-    const port = await freePort();
-    baseURL = `http://127.0.0.1:${port}`;
-    dataDir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-e2e-data-"));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      CRACKDIFF_DATA_DIR: dataDir,
-      CRACKDIFF_WORKERS: "1",
-      NEXTAUTH_URL: baseURL,
-      NEXT_TELEMETRY_DISABLED: "1",
-    };
-    delete (env as Record<string, string | undefined>).NODE_ENV; // `next build`/`next start` choose their own
-    delete env.NEXTAUTH_SECRET;
-
-    // Its own process group, so `after` stops the web server and the worker with it.
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server", "start.ts")], {
-      cwd: root,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    app = child;
-    appExited = new Promise((resolve) => child.once("exit", () => resolve()));
-    let ready!: () => void;
-    const readyPromise = new Promise<void>((resolve) => (ready = resolve));
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n")) {
-        if (!line.trim()) continue;
-        appLog.push(line);
-        if (appLog.length > 400) appLog = appLog.slice(-300);
-        if (/\[crackdiff\] ready:/.test(line)) ready();
-        const setup = /create the admin at (\S+\/setup\?token=\S+)/.exec(line);
-        if (setup) setupLink = setup[1]!;
-      }
-    };
-    child.stdout!.on("data", collect);
-    child.stderr!.on("data", collect);
-
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      readyPromise,
-      appExited.then(() => {
-        throw new Error(`the app exited before it was ready:\n${appLog.slice(-60).join("\n")}`);
-      }),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the app was not ready after ${START_TIMEOUT_MS / 60000} min:\n${appLog.slice(-60).join("\n")}`)), START_TIMEOUT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-    });
+    app = await startApp();
+    baseURL = app.baseURL;
+    browser = await launchChromium();
     context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(UI_TIMEOUT_MS);
     context.setDefaultNavigationTimeout(60_000);
     page = await context.newPage();
-    page.on("pageerror", (err) => appLog.push(`[browser] page error: ${err.message}`));
+    page.on("pageerror", (err) => browserLog.push(`[browser] page error: ${err.message}`));
     page.on("console", (msg) => {
       if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
     });
@@ -139,32 +77,7 @@ before(
 after(
   async () => {
     await browser?.close().catch(() => {});
-    if (app?.pid && app.exitCode === null && app.signalCode === null) {
-      try {
-        process.kill(-app.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      const stopped = await Promise.race([appExited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
-      if (!stopped) {
-        try {
-          process.kill(-app.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-        await appExited;
-      }
-    }
-    // Anything the group left behind (a worker mid-run) goes too.
-    if (app?.pid) {
-      try {
-        process.kill(-app.pid, "SIGKILL");
-      } catch {
-        // none left
-      }
-    }
-    await database?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await app?.stop();
   },
   { timeout: 180_000 },
 );
@@ -182,7 +95,7 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
     } catch {
       shot = "(no screenshot)";
     }
-    const detail = `${err instanceof Error ? err.message : String(err)}\npage: ${page?.url()}\nscreenshot: ${shot}\n--- app log (last lines) ---\n${appLog.slice(-40).join("\n")}`;
+    const detail = `${err instanceof Error ? err.message : String(err)}\npage: ${page?.url()}\nscreenshot: ${shot}\n--- app log (last lines) ---\n${app?.log()}\n${browserLog.slice(-10).join("\n")}`;
     throw Object.assign(new Error(detail), { cause: err });
   }
 }
@@ -202,7 +115,7 @@ test("the first visitor sets up the lab; the admin adds a member and invites a v
     await page.getByRole("button", { name: "Create admin account" }).click();
     await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
 
-    await eventually(async () => setupLink, "the set-up link in the start-up output");
+    const setupLink = await app!.setupLink;
     assert.ok(setupLink.startsWith(`${baseURL}/setup?token=`), setupLink);
     await page.goto(setupLink);
     await page.getByLabel("Name").fill(admin.name);
