@@ -41,6 +41,7 @@ function context(runId: string, lines: string[] = []): RunContext {
   };
   return {
     logger,
+    dataRoots: "anywhere", // the test's own temporary folders
     loadArtifact: async (from, name) => {
       const bytes = artifacts.get(`${from}/${name}`);
       if (!bytes) throw new Error(`run ${from} has no artifact "${name}"`);
@@ -62,7 +63,7 @@ const sampler = { t0: 100, steps: 5, smooth: 0 };
 test("teacher targets are deterministic under DDIM, whatever the batching", async () => {
   await teacherReady;
   const teacher = decodeCheckpoint(artifacts.get("teacher/checkpoint")!);
-  const images = (await loadRunData(data, { size: SIZE, channels: 1, split: "train", testFraction: 0.3, valFraction: 0.1 })).samples.slice(0, 12);
+  const images = (await loadRunData(data, { size: SIZE, channels: 1, split: "train", testFraction: 0.3, valFraction: 0.1, roots: "anywhere" })).samples.slice(0, 12);
   const ddim = samplerOptions(parseRunConfig("student-train", { teacherRunId: "teacher", ...sampler }));
   const settings = await targetSettings("teacher", teacher, ddim);
   const a = await computeTargets(teacher, settings, { ...ddim, batchSize: 5 }, images);
@@ -80,7 +81,7 @@ test("teacher targets are deterministic under DDIM, whatever the batching", asyn
 
 test("binary targets are the teacher's heatmaps thresholded at their 99th percentile", async () => {
   await teacherReady;
-  const images = (await loadRunData(data, { size: SIZE, channels: 1, split: "train", testFraction: 0.3, valFraction: 0.1 })).samples;
+  const images = (await loadRunData(data, { size: SIZE, channels: 1, split: "train", testFraction: 0.3, valFraction: 0.1, roots: "anywhere" })).samples;
   const config = parseRunConfig("student-train", { teacherRunId: "teacher", data, ...sampler });
   const { targets } = await teacherTargets(config, context("binary-probe"), images);
   const soft = studentTargets(targets, "soft");
@@ -149,8 +150,8 @@ test("eval refuses images the model or its teacher trained on, unless allowed, a
 
   // The threshold is the 95th percentile of the validation normals' scores, and nothing else.
   const detector = decodeDetector(artifacts.get("teacher/checkpoint")!, samplerOptions(config({})));
-  const threshold = await validationThreshold(detector, 0.95, 1000);
-  const val = (await loadRunData(data, { size: SIZE, channels: 1, split: "val", testFraction: 0.3, valFraction: 0.1 })).samples.filter((s) => s.label === 0);
+  const threshold = await validationThreshold(detector, 0.95, 1000, { roots: "anywhere" });
+  const val = (await loadRunData(data, { size: SIZE, channels: 1, split: "val", testFraction: 0.3, valFraction: 0.1, roots: "anywhere" })).samples.filter((s) => s.label === 0);
   assert.ok(val.length > 5 && val.every((s) => splitOf(s.id, 0.3, 0.1) === "val"));
   const scores = (await detector.heatmaps(val)).map((o) => o.score);
   assert.equal(threshold!.value, quantile(scores, 0.95));

@@ -21,7 +21,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a run survives a database outage longer than the crash timeout", { timeout: 240_000 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "crackdiff-restart-"));
-  let pg = await startEmbeddedPostgres({ dataDir, persistent: true });
+  const passwordFile = `${dataDir}.password`; // the restarted server keeps the password its clients hold
+  let pg = await startEmbeddedPostgres({ dataDir, persistent: true, passwordFile });
   const port = Number(new URL(pg.url).port);
   await migrateDatabase(pg.url);
   const { sql, close } = createDb(pg.url, { max: 2 });
@@ -63,7 +64,7 @@ test("a run survives a database outage longer than the crash timeout", { timeout
     await sleep(RUN_TIMEOUT_MS + 1000);
     release();
     await sleep(1000);
-    pg = await startEmbeddedPostgres({ dataDir, persistent: true, port });
+    pg = await startEmbeddedPostgres({ dataDir, persistent: true, port, passwordFile });
 
     // A web server sweeps as soon as the database answers; the worker may not have beaten yet.
     const swept = await eventually(() => sweepCrashedRuns(sql, createBoss(pg.url)), "the database to answer");
@@ -83,5 +84,6 @@ test("a run survives a database outage longer than the crash timeout", { timeout
     await close();
     await pg.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(passwordFile, { force: true });
   }
 });
