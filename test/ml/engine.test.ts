@@ -166,7 +166,7 @@ test("the ddpm-train and heal-eval run kinds: checkpoint stored, loaded back, su
     hardest: 2,
   });
   const summary = await (await runners["heal-eval"]())(evalConfig, ctx);
-  for (const key of ["image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image"]) {
+  for (const key of ["image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "pixel_pro", "ms_per_image", "calls_per_image"]) {
     assert.equal(typeof summary[key], "number", key);
   }
   assert.equal(summary.sampler, "ddim");
@@ -205,7 +205,7 @@ test("CLI train, eval and viz keep their JSON contract and write their files", a
   await assert.rejects(evaluate(new Args(["--model", model, "--data", data, "--split", "all", "--steps", "2", "--t0", "30", "--out", out])), /were used to train/);
   const evaluated = await evaluate(new Args(["--model", model, "--data", data, "--split", "all", "--allow-overlap", "--steps", "2", "--t0", "30", "--out", out]));
   assert.ok((evaluated.overlap as number) > 0 && evaluated.overlap_allowed === 1);
-  for (const key of ["method", "sampler", "steps", "t0", "n_pos", "n_neg", "image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "calls_per_image", "backend"]) {
+  for (const key of ["method", "sampler", "steps", "t0", "n_pos", "n_neg", "image_auroc", "image_ap", "image_f1", "image_f1_oracle", "pixel_auroc", "pixel_ap", "pixel_pro", "ms_per_image", "calls_per_image", "backend"]) {
     assert.ok(key in evaluated, key);
   }
   assert.equal(evaluated.n_pos, 12);

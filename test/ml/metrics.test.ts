@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { auroc, averagePrecision, bestF1, meanStd, pixelAp, pixelAuroc } from "../../workers/ml/metrics";
+import { auroc, averagePrecision, bestF1, meanStd, pixelAp, pixelAuroc, pixelPro } from "../../workers/ml/metrics";
 import { seededRandom } from "../../workers/ml/random";
 
 const close = (actual: number, expected: number, tol = 1e-12) =>
@@ -138,4 +138,23 @@ test("meanStd uses the sample standard deviation", () => {
   assert.equal(n, 8);
   assert.deepEqual(meanStd([0.9]), { mean: 0.9, std: 0, n: 1 });
   assert.ok(Number.isNaN(meanStd([]).mean));
+});
+
+test("PRO weighs every crack region equally and integrates up to the FPR limit", () => {
+  // One 4×4 image: a 1-pixel region at (0,0) and a 3-pixel region along the bottom row; 12 normal pixels.
+  const mask = new Uint8Array(16);
+  mask[0] = 1;
+  mask[13] = mask[14] = mask[15] = 1;
+  const perfect = Float32Array.from(mask, (m) => m);
+  close(pixelPro(perfect, mask, 4), 1, 1e-12);
+  // The small region found first, the large one below every normal pixel: PRO is 1/2 from FPR 0 on.
+  const half = Float32Array.from(mask, (m, k) => (k === 0 ? 2 : m ? -1 : 0.5 + k / 100));
+  close(pixelPro(half, mask, 4), 0.5, 1e-12);
+  // Two of the large region's three pixels on top, then its third tied with all normals: PRO = (0 + 2/3) / 2 = 1/3 at FPR 0,
+  // rising linearly to 1/2 at FPR 1, so at the 0.3 limit the mean is 1/3 + (1/6)(0.3)/2.
+  const tied = Float32Array.from(mask, (m, k) => (k === 13 || k === 14 ? 2 : k === 0 ? -1 : 0.5));
+  close(pixelPro(tied, mask, 4), 1 / 3 + (1 / 6) * 0.15, 1e-12);
+  // Regions never cross images: the same pixels split across two 2×2 images make two regions, not one.
+  assert.ok(Number.isNaN(pixelPro(new Float32Array(8), new Uint8Array(8), 2)));
+  assert.throws(() => pixelPro(new Float32Array(5), new Uint8Array(5), 2), /whole 2×2 images/);
 });

@@ -122,7 +122,7 @@ test("students learn the teacher's heatmaps and beat chance; every method's eval
     records[runId] = await evaluate(parseRunConfig("eval", { modelRunId: runId, data, ...sampler, hardest: 1 }), context(`eval-${runId}`));
   }
   const fields = ["method", "dataset", "split", "n_pos", "n_neg", "image_auroc", "image_auroc_lo", "image_auroc_hi", "image_ap", "image_f1",
-    "image_f1_threshold", "image_f1_rule", "image_f1_oracle", "pixel_auroc", "pixel_ap", "ms_per_image", "img_per_s", "calls_per_image", "params", "overlap"];
+    "image_f1_threshold", "image_f1_rule", "image_f1_oracle", "pixel_auroc", "pixel_ap", "pixel_pro", "ms_per_image", "img_per_s", "calls_per_image", "params", "overlap"];
   for (const [runId, record] of Object.entries(records)) {
     for (const field of fields) assert.ok(field in record && record[field] !== null, `${runId}: ${field}`);
     assert.equal(record.overlap, 0);

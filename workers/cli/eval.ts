@@ -9,7 +9,7 @@
  * the evaluated images themselves. Writes OUT/results.json and panels of the hardest cases under OUT/media
  * (OUT defaults to MODEL_DIR/eval-SPLIT[-SAMPLER-STEPS-tT0]).
  * JSON `{method, dataset, split, n_pos, n_neg, image_auroc, image_auroc_lo, image_auroc_hi, image_ap, image_f1,
- *  image_f1_threshold, image_f1_rule, image_f1_oracle, pixel_auroc, pixel_ap, ms_per_image, img_per_s,
+ *  image_f1_threshold, image_f1_rule, image_f1_oracle, pixel_auroc, pixel_ap, pixel_pro, ms_per_image, img_per_s,
  *  calls_per_image, params, overlap, backend, …}` (pixel fields null without masks).
  */
 import { readFile, writeFile } from "node:fs/promises";

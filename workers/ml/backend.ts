@@ -1,9 +1,11 @@
 /**
  * Picks the TensorFlow.js compute backend (DESIGN.md §3): CRACKDIFF_BACKEND=auto|tensorflow|wasm|cpu.
  *
- * `auto` tries @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (optional packages: used when a user
- * installs them, silently skipped otherwise), then the wasm backend (XNNPACK with SIMD), then the
- * pure-JavaScript cpu backend. ./kernels adds the gradient kernel wasm lacks and replaces slow or wrong ones,
+ * `auto` takes, in order: @tensorflow/tfjs-node-gpu when it runs on a GPU; the wasm backend when the native
+ * kernels are built (they train this project's UNets faster than PyTorch on the CPU, see the README);
+ * @tensorflow/tfjs-node (libtensorflow on the CPU); wasm with its own kernels; the pure-JavaScript cpu
+ * backend. Both tfjs-node packages are optional dependencies: installed where libtensorflow can be
+ * downloaded, silently skipped otherwise. ./kernels adds the gradient kernel wasm lacks and replaces slow or wrong ones,
  * and where native/ is built runs wasm's heaviest kernels in native code (./kernels/native.ts).
  *
  * Everything runs on the one `@tensorflow/tfjs` instance the rest of the engine imports; a native package
@@ -70,6 +72,11 @@ export async function describeBackend(): Promise<BackendInfo> {
 }
 
 async function selectBackend(choice: BackendChoice): Promise<BackendInfo> {
+  if (choice === "auto") {
+    const gpu = await useNative("@tensorflow/tfjs-node-gpu").catch(() => null);
+    if (gpu && usingGpu()) return gpu;
+    if (nativeStatus().active) return useWasm();
+  }
   if (choice === "tensorflow" || choice === "auto") {
     const errors: string[] = [];
     for (const name of NATIVE_PACKAGES) {
@@ -140,6 +147,12 @@ async function useCpu(): Promise<BackendInfo> {
 
 function cpuModel(): string {
   return os.cpus()[0]?.model.trim() || `${os.arch()} CPU`;
+}
+
+/** Whether the active tensorflow backend is the GPU package on a GPU device. */
+function usingGpu(): boolean {
+  const backend = tf.findBackend("tensorflow") as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean } | null;
+  return Boolean(backend?.isGPUPackage && backend.isUsingGpuDevice);
 }
 
 /** The first GPU's name from nvidia-smi, if there is one to ask. */

@@ -9,7 +9,7 @@ import type { Sample } from "./data/types";
 import type { EpsilonModel } from "./diffusion/sample";
 import type { NoiseSchedule } from "./diffusion/schedule";
 import { healAndScore, netCallsPerImage, type HealOptions } from "./heal";
-import { auroc, averagePrecision, bestF1, bootstrapAuroc, f1AtThreshold, pixelAp, pixelAuroc } from "./metrics";
+import { auroc, averagePrecision, bestF1, bootstrapAuroc, f1AtThreshold, pixelAp, pixelAuroc, pixelPro } from "./metrics";
 
 export interface ImageResult {
   id: string;
@@ -47,6 +47,8 @@ export interface EvalSummary {
   image_f1_oracle_threshold: number | null;
   pixel_auroc: number | null;
   pixel_ap: number | null;
+  /** Per-region overlap up to 30 % false-positive rate (each crack region counts equally; see pixelPro). */
+  pixel_pro: number | null;
   /** Images with a mask that the pixel metrics used. */
   n_masked: number;
   ms_per_image: number;
@@ -102,6 +104,7 @@ export function summarise(results: ImageResult[], seconds: number, calls: number
   const masked = results.filter((r) => r.mask !== null);
   let pixelAurocValue = Number.NaN;
   let pixelApValue = Number.NaN;
+  let pixelProValue = Number.NaN;
   if (masked.length > 0) {
     const pixels = masked[0]!.heatmap.length;
     const heat = new Float32Array(masked.length * pixels);
@@ -112,6 +115,7 @@ export function summarise(results: ImageResult[], seconds: number, calls: number
     });
     pixelAurocValue = pixelAuroc(heat, masks);
     pixelApValue = pixelAp(heat, masks);
+    pixelProValue = pixelPro(heat, masks, Math.round(Math.sqrt(pixels)));
   }
   return {
     n_pos: labels.filter((l) => l === 1).length,
@@ -127,6 +131,7 @@ export function summarise(results: ImageResult[], seconds: number, calls: number
     image_f1_oracle_threshold: finiteOrNull(oracle.threshold),
     pixel_auroc: finiteOrNull(pixelAurocValue),
     pixel_ap: finiteOrNull(pixelApValue),
+    pixel_pro: finiteOrNull(pixelProValue),
     n_masked: masked.length,
     ms_per_image: (seconds * 1000) / results.length,
     img_per_s: results.length / seconds,

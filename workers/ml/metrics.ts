@@ -66,6 +66,81 @@ export function pixelAp(heatmaps: Float32Array, masks: Uint8Array): number {
   return apOfSorted(...splitPixels(heatmaps, masks));
 }
 
+/**
+ * Per-region overlap (PRO, Bergmann et al. 2020, MVTec AD): every connected crack region (8-connected, per
+ * image) counts equally however many pixels it has, so one wide crack cannot hide many missed thin ones.
+ * At each threshold, PRO = mean over regions of the share of the region's pixels at or above it, and FPR =
+ * share of normal pixels at or above it; returns the area under PRO(FPR) for FPR in [0, maxFpr], divided by
+ * maxFpr (1 = perfect). Exact over all distinct thresholds, ties moving together. NaN without a crack region.
+ */
+export function pixelPro(heatmaps: Float32Array, masks: Uint8Array, size: number, maxFpr = 0.3): number {
+  if (heatmaps.length !== masks.length) {
+    throw new Error(`heatmaps and masks differ in length (${heatmaps.length} vs ${masks.length} pixels)`);
+  }
+  const pixels = size * size;
+  if (!Number.isInteger(size) || size < 1 || masks.length % pixels !== 0) throw new Error(`masks are not whole ${size}×${size} images`);
+  const region = new Int32Array(masks.length).fill(-1);
+  const regionSizes: number[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < masks.length; start++) {
+    if (masks[start] === 0 || region[start] !== -1) continue;
+    const id = regionSizes.length;
+    const base = start - (start % pixels);
+    let count = 0;
+    region[start] = id;
+    stack.push(start);
+    while (stack.length > 0) {
+      const k = stack.pop()!;
+      count++;
+      const y = Math.floor((k - base) / size);
+      const x = (k - base) % size;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const ny = y + dy;
+          const nx = x + dx;
+          if (ny < 0 || ny >= size || nx < 0 || nx >= size) continue;
+          const nk = base + ny * size + nx;
+          if (masks[nk] !== 0 && region[nk] === -1) {
+            region[nk] = id;
+            stack.push(nk);
+          }
+        }
+      }
+    }
+    regionSizes.push(count);
+  }
+  const R = regionSizes.length;
+  if (R === 0) return Number.NaN;
+  const [pos, neg] = splitPixels(heatmaps, masks);
+  // Each crack pixel weighs 1 / (its region's size · R), in the order of `pos` (ascending value).
+  const crack: { v: number; w: number }[] = [];
+  for (let k = 0; k < masks.length; k++) if (region[k]! >= 0) crack.push({ v: heatmaps[k]!, w: 1 / (regionSizes[region[k]!]! * R) });
+  crack.sort((a, b) => a.v - b.v);
+  const weights = Float64Array.from(crack, (c) => c.w);
+  let area = 0;
+  let prevFpr = 0;
+  let prevPro = 0;
+  let pro = 0;
+  let i = pos.length - 1;
+  let j = neg.length - 1;
+  while (i >= 0 || j >= 0) {
+    const threshold = Math.max(i >= 0 ? pos[i]! : -Infinity, j >= 0 ? neg[j]! : -Infinity);
+    while (i >= 0 && pos[i] === threshold) pro += weights[i--]!;
+    while (j >= 0 && neg[j] === threshold) j--;
+    const fpr = (neg.length - 1 - j) / Math.max(1, neg.length);
+    if (fpr >= maxFpr) {
+      // Interpolate the segment up to the cut-off.
+      const share = fpr > prevFpr ? (maxFpr - prevFpr) / (fpr - prevFpr) : 0;
+      area += (maxFpr - prevFpr) * (prevPro + (share * (pro - prevPro)) / 2);
+      return area / maxFpr;
+    }
+    area += (fpr - prevFpr) * (prevPro + pro) / 2;
+    prevFpr = fpr;
+    prevPro = pro;
+  }
+  return area / maxFpr;
+}
+
 /** Mean and sample standard deviation (n − 1; 0 for a single value) of per-seed results. NaN when empty. */
 export function meanStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
   const n = values.length;
