@@ -23,6 +23,8 @@ export const columns: Column[] = [
   { key: "image_ap", label: "Image AP", better: "max" },
   { key: "image_f1", label: "Image F1", better: "max" },
   { key: "pixel_auroc", label: "Pixel AUROC", better: "max" },
+  { key: "pixel_ap", label: "Pixel AP", better: "max" },
+  { key: "pixel_pro", label: "PRO", better: "max" },
   { key: "ms_per_image", label: "ms / image", better: "min" },
   { key: "calls_per_image", label: "calls / image", better: "min", aliases: ["net_calls_per_image"] },
   { key: "params", label: "params", better: "min" },

@@ -11,7 +11,7 @@ import { makeSchedule, qSample } from "../../workers/ml/diffusion/schedule";
 import { DDIMScheduler, DDPMScheduler, spacedTimesteps } from "../../workers/ml/diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "../../workers/ml/diffusion/sample";
 import { NoiseGenerator, gaussian } from "../../workers/ml/random";
-import { healAndScore, defaultHealOptions, topKMean, gaussianBlur } from "../../workers/ml/heal";
+import { healAndScore, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
 
 const ready = initBackend();
@@ -182,7 +182,7 @@ test("DDPM healing differs across seeds and is reproducible with the same seed; 
   const model: EpsilonModel = (x, t) => net.apply(x, t);
   const images = [0, 1, 2].map((i) => ({ id: `img-${i}`, image: Float32Array.from({ length: 256 }, (_, k) => ((k * (i + 3)) % 17) / 17) }));
   const heal = (sampler: "ddpm" | "ddim", seed: number, batchSize = 8) =>
-    healAndScore(model, s, images, 16, 1, { ...defaultHealOptions, sampler, steps: sampler === "ddpm" ? 20 : 5, t0: 20, seed, batchSize });
+    healAndScore(model, s, images, 16, 1, { ...defaultHealOptions, sampler, steps: sampler === "ddpm" ? 20 : 5, t0: 20, seeds: 1, seed, batchSize });
   const tensorsBefore = tf.memory().numTensors;
   const a = await heal("ddpm", 1);
   assert.equal(tf.memory().numTensors, tensorsBefore, "healing leaked tensors");
@@ -213,4 +213,20 @@ test("top-k pooling and heatmap smoothing", async () => {
   assert.ok(Math.abs(data.reduce((x, y) => x + y, 0) - 1) < 1e-5);
   assert.ok(data[4 * 9 + 4]! < 0.2 && data[4 * 9 + 4]! > data[4 * 9 + 5]!);
   blurred.dispose();
+});
+
+test("the dark residual counts only pixels darker than their healing; steps and seeds default by sampler", async () => {
+  await ready;
+  // y in [−1, 1]: one pixel darker than the healing, one brighter, one equal.
+  const y = tf.tensor4d([-1, 1, 0], [1, 1, 3, 1]);
+  const healed = tf.tensor4d([0, 0, 0], [1, 1, 3, 1]);
+  const dark = residualMap(y, healed, "dark");
+  const abs = residualMap(y, healed, "abs");
+  assert.deepEqual(Array.from(await dark.data()), [0.5, 0, 0]);
+  assert.deepEqual(Array.from(await abs.data()), [0.5, 0.5, 0]);
+  tf.dispose([y, healed, dark, abs]);
+  assert.equal(defaultSteps("ddim", 50), 1);
+  assert.equal(defaultSteps("ddpm", 50), 50);
+  assert.equal(defaultSeeds(1), defaultHealOptions.seeds);
+  assert.equal(defaultSeeds(10), 1);
 });

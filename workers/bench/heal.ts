@@ -32,8 +32,8 @@ export async function benchHeal(args: Args): Promise<Record<string, unknown>> {
     await healAndScore(model, schedule, images.slice(0, n), size, 1, options);
     return n / ((performance.now() - started) / 1000);
   };
-  const ddim: HealOptions = { ...defaultHealOptions, sampler: "ddim", steps, t0, batchSize: count };
-  const ddpm: HealOptions = { ...defaultHealOptions, sampler: "ddpm", steps: t0, t0, batchSize: count };
+  const ddim: HealOptions = { ...defaultHealOptions, sampler: "ddim", steps, t0, seeds: 1, batchSize: count };
+  const ddpm: HealOptions = { ...defaultHealOptions, sampler: "ddpm", steps: t0, t0, seeds: 1, batchSize: count };
   try {
     await run({ ...ddim, steps: 1, t0: 1 }, Math.min(count, 4)); // warm-up: kernels compiled, memory grown
     const ddimRate = await run(ddim);

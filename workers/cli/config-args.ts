@@ -1,5 +1,6 @@
 /** Run configs from CLI flags: each flag maps to a config key; the kind's schema validates and fills defaults. */
 import { InvalidConfigError, parseRunConfig, type RunConfig, type RunKind } from "../ml/config";
+import { RESIDUALS } from "../ml/heal-defaults";
 import { UsageError, type Args } from "./args";
 
 export interface FlagMap {
@@ -40,7 +41,10 @@ export const samplerFlags: FlagMap = {
     ["topk", "topk"],
     ["smooth", "smooth"],
   ],
-  choices: [["sampler", "sampler", ["ddim", "ddpm"]]],
+  choices: [
+    ["sampler", "sampler", ["ddim", "ddpm"]],
+    ["residual", "residual", RESIDUALS],
+  ],
 };
 
 export const splitFlags: [string, string][] = [

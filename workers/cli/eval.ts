@@ -1,10 +1,11 @@
 /**
  * `npm run cli -- eval --model MODEL_DIR --data DIR [--split test|val|train|all] [--sampler ddpm|ddim] [--steps S]
- *  [--t0 T] [--seeds K] [--seed N] [--eta E] [--topk PCT] [--smooth SIGMA] [--batch B] [--test-fraction F]
- *  [--val-fraction F] [--threshold-quantile Q] [--val-images N] [--allow-overlap] [--hardest N] [--out DIR] --json`
- * Evaluates any trained model (DDPM teacher, student, autoencoder; sampler flags apply to a teacher only) on
- * the split with the same metrics for all. Refuses images the model or its teacher trained on unless
- * --allow-overlap. image_f1 uses a threshold fixed on the validation normals of the model's training data
+ *  [--t0 T] [--seeds K] [--seed N] [--eta E] [--topk PCT] [--smooth SIGMA] [--residual dark|abs] [--batch B]
+ *  [--test-fraction F] [--val-fraction F] [--threshold-quantile Q] [--val-images N] [--allow-overlap] [--hardest N]
+ *  [--out DIR] --json`
+ * Evaluates any trained model (DDPM teacher, student, autoencoder) on the split with the same metrics for all;
+ * sampler flags apply to a teacher, --residual, --smooth and --topk to a teacher and an autoencoder. Refuses
+ * images the model or its teacher trained on unless --allow-overlap. image_f1 uses a threshold fixed on the validation normals of the model's training data
  * (the --threshold-quantile, 0.95, of their scores); image_f1_oracle is the best F1 over thresholds chosen on
  * the evaluated images themselves. Writes OUT/results.json and panels of the hardest cases under OUT/media
  * (OUT defaults to MODEL_DIR/eval-SPLIT[-SAMPLER-STEPS-tT0]).
@@ -16,6 +17,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { initBackend } from "../ml/backend";
 import { resultRows } from "../ml/evaluate";
+import { defaultSteps } from "../ml/heal-defaults";
 import { folderContext } from "../ml/runners/context";
 import { evaluateModel, logHardest, OverlapError } from "../ml/runners/eval";
 import { UsageError, type Command } from "./args";
@@ -60,9 +62,9 @@ export default (async (args) => {
 }) satisfies Command;
 
 /** "-ddim10-t100" for a diffusion teacher (its results depend on the sampler), "" for the other methods. */
-async function teacherSuffix(modelDir: string, config: { sampler: string; steps?: number; t0: number }): Promise<string> {
+async function teacherSuffix(modelDir: string, config: { sampler: "ddpm" | "ddim"; steps?: number; t0: number }): Promise<string> {
   const header = JSON.parse(await readFile(path.join(modelDir, "model.json"), "utf8").catch(() => "{}")) as { format?: string };
   if (header.format !== "crackdiff-ddpm") return "";
-  const steps = config.steps ?? (config.sampler === "ddim" ? Math.min(10, config.t0) : config.t0);
+  const steps = config.steps ?? defaultSteps(config.sampler, config.t0);
   return `-${config.sampler}${steps}-t${config.t0}`;
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run cli -- viz --model MODEL_DIR --image FILE --out DIR [--mask FILE] [--data DIR [--split train|all]
- *  [--count N]] [--sampler ddpm|ddim] [--steps S] [--t0 T] [--seed K] [--smooth SIGMA] --json`
+ *  [--count N]] [--sampler ddpm|ddim] [--steps S] [--t0 T] [--seed K] [--smooth SIGMA] [--residual dark|abs] --json`
  * Writes DIR/forward.png (x_0 → x_T at several t), DIR/trajectory.png (y | x_t0 | intermediate x̂0 | x̂0 |
  * heatmap (| mask)) and, with --data, DIR/samples.png: samples from pure noise (top row) above their nearest
  * Negative training images (bottom row), with the distances in the JSON.
@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { initBackend } from "../ml/backend";
 import { loadCheckpointDir } from "../ml/checkpoint";
-import { defaultHealOptions } from "../ml/heal";
+import { defaultHealOptions, RESIDUALS } from "../ml/heal";
 import { decodeImage, decodeMask } from "../ml/image";
 import { loadRunData, trainingSplit } from "../ml/runners/data";
 import { healOptionsOf } from "../ml/runners/heal-eval";
@@ -36,6 +36,7 @@ export default (async (args) => {
       seed,
       topk: args.number("topk", defaultHealOptions.topkPercent),
       smooth: args.number("smooth", defaultHealOptions.smoothSigma),
+      residual: args.choice("residual", RESIDUALS, defaultHealOptions.residual),
     });
     if (!Number.isInteger(t0) || t0 < 1 || t0 > teacher.schedule.T) throw new UsageError(`--t0 must be an integer in [1, ${teacher.schedule.T}]`);
     if (!(options.steps >= 1 && options.steps <= t0)) throw new UsageError(`--steps must be in [1, t0 = ${t0}]`);

@@ -3,6 +3,7 @@
  * so this file must never import tfjs or anything heavy.
  */
 import { z } from "zod";
+import { defaultHealOptions, RESIDUALS } from "./heal-defaults";
 
 export const smokeConfig = z
   .object({
@@ -50,19 +51,23 @@ const fractionsMessage = { message: "testFraction + valFraction must be below 1"
 /** The teacher's sampler settings: used by students (to make targets) and by eval (to heal). */
 const samplerFields = {
   sampler: z.enum(["ddpm", "ddim"]).default("ddim"),
-  /** Network calls per heal; default 10 for DDIM and t0 (every step) for DDPM. */
+  /** Network calls per heal; default 1 for DDIM and t0 (every step) for DDPM. */
   steps: z.number().int().min(1).max(4000).optional(),
-  t0: z.number().int().min(1).max(4000).default(100),
+  t0: z.number().int().min(1).max(4000).default(defaultHealOptions.t0),
   eta: z.number().min(0).max(1).default(0),
-  /** Heals per image with independent noise, heatmaps averaged. */
-  seeds: z.number().int().min(1).max(16).default(1),
+  /** Heals per image with independent noise, heatmaps averaged; default 8 for one-step heals, else 1. */
+  seeds: z.number().int().min(1).max(16).optional(),
   /** Seed of the healing noise. */
   noiseSeed: z.number().int().min(0).default(0),
   /** Image score = mean of the top-k % heatmap pixels. */
-  topk: z.number().positive().max(100).default(5),
+  topk: z.number().positive().max(100).default(defaultHealOptions.topkPercent),
   /** Gaussian smoothing of heatmaps, σ in pixels (0 = none). */
-  smooth: z.number().min(0).max(10).default(2),
+  smooth: z.number().min(0).max(10).default(defaultHealOptions.smoothSigma),
+  /** Which differences count: where the image is darker than its healing (cracks are), or any. */
+  residual: z.enum(RESIDUALS).default(defaultHealOptions.residual),
 };
+/** heal-eval names its noise seed `seed`. */
+const { noiseSeed: _noiseSeed, ...healFields } = samplerFields;
 const stepsFit = { message: "steps must be at most t0", path: ["steps"] };
 
 /** Fields of every small network's training loop. */
@@ -122,7 +127,7 @@ export const ddpmTrainConfig = z
 
 /**
  * `heal-eval`: heals a split with a trained teacher's checkpoint and scores it (DDPM or DDIM). The defaults
- * (t0 100, smooth 2, topk 5) are workers/ml/heal.ts's defaultHealOptions; see the measurements there.
+ * are workers/ml/heal.ts's defaultHealOptions; see the measurements there.
  */
 export const healEvalConfig = z
   .object({
@@ -131,18 +136,8 @@ export const healEvalConfig = z
     data: dataSource.default(syntheticDefault),
     split: z.enum(["test", "train", "all"]).default("test"),
     ...splitFractions,
-    sampler: z.enum(["ddpm", "ddim"]).default("ddim"),
-    /** Network calls per heal; default 10 for DDIM and t0 (every step) for DDPM. */
-    steps: z.number().int().min(1).max(4000).optional(),
-    t0: z.number().int().min(1).max(4000).default(100),
-    eta: z.number().min(0).max(1).default(0),
-    /** Heals per image with independent noise, heatmaps averaged. */
-    seeds: z.number().int().min(1).max(16).default(1),
+    ...healFields,
     seed: z.number().int().min(0).default(0),
-    /** Image score = mean of the top-k % heatmap pixels. */
-    topk: z.number().positive().max(100).default(5),
-    /** Gaussian smoothing of heatmaps, σ in pixels (0 = none). */
-    smooth: z.number().min(0).max(10).default(2),
     batch: z.number().int().min(1).max(256).default(32),
     /** How many hardest false positives and false negatives to log as images. */
     hardest: z.number().int().min(0).max(32).default(4),

@@ -1,16 +1,18 @@
 /**
  * Healing and anomaly scoring (DESIGN.md §1): noise a test image y part-way, x_t₀ = √ᾱ_t₀ y + √(1 − ᾱ_t₀) ε
  * (Ho et al. Eq. 4), run the reverse process back to x̂_0 with a DDPM or DDIM scheduler; what the model of
- * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = |y − x̂_0| averaged over
- * channels (optionally over K noise seeds, optionally Gaussian-smoothed); image score = mean of the top-k %
- * heatmap pixels. Images are healed in batches; each image's noise depends only on (seed, its id, k), so its
- * result does not depend on which images share its batch.
+ * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = the residual (|y − x̂_0|, or
+ * only where y is darker than x̂_0) averaged over channels and over K noise seeds, optionally
+ * Gaussian-smoothed; image score = mean of the top-k % heatmap pixels. Images are healed in batches; each
+ * image's noise depends only on (seed, its id, k), so its result does not depend on which images share its
+ * batch.
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashString, mixSeed, NoiseGenerator } from "./random";
 import type { NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";
+import { RESIDUALS, type ResidualKind } from "./heal-defaults";
 
 export interface HealOptions {
   sampler: SamplerKind;
@@ -27,28 +29,21 @@ export interface HealOptions {
   smoothSigma: number;
   /** Image score = mean of the top `topkPercent` % of heatmap pixels. */
   topkPercent: number;
+  /** Which differences count: "dark" = where y is darker than x̂_0 (cracks are), "abs" = |y − x̂_0|. */
+  residual: ResidualKind;
   /** Images healed together (one network call per step for the whole batch). */
   batchSize: number;
 }
 
-/**
- * Defaults chosen on measurements (DDIM-10, default-trained teacher): on the real concrete sample every
- * t₀ in {100, 250}, σ in {0, 1, 2} and top-k in {0.5 … 10 %} scores image AUROC ≥ 0.997; on synthetic
- * concrete (hairline and faint cracks, pores, stains) t₀ = 100 with σ = 2 and the top 5 % is clearly best
- * (image AUROC 0.96 vs 0.89 at t₀ = 250): a briefly trained teacher erases fine texture from higher t₀,
- * and the residual of that texture drowns thin cracks.
- */
-export const defaultHealOptions: HealOptions = {
-  sampler: "ddim",
-  steps: 10,
-  t0: 100,
-  eta: 0,
-  seeds: 1,
-  seed: 0,
-  smoothSigma: 2,
-  topkPercent: 5,
-  batchSize: 32,
-};
+export { defaultHealOptions, defaultSeeds, defaultSteps, RESIDUALS, type ResidualKind } from "./heal-defaults";
+
+/** The per-pixel residual [B, H, W, 1] in [0, 1] of y against its healing x̂_0 (both in [−1, 1]). */
+export function residualMap(y: tf.Tensor4D, healed: tf.Tensor4D, kind: ResidualKind): tf.Tensor4D {
+  return tf.tidy(() => {
+    const diff = kind === "dark" ? tf.relu(healed.sub(y)) : tf.abs(y.sub(healed));
+    return diff.mean(3, true).div(2) as tf.Tensor4D;
+  });
+}
 
 export interface HealInput {
   id: string;
@@ -66,12 +61,13 @@ export interface HealResult {
 }
 
 export function validateHealOptions(options: HealOptions, schedule: NoiseSchedule): void {
-  const { t0, steps, seeds, topkPercent, smoothSigma, batchSize } = options;
+  const { t0, steps, seeds, topkPercent, smoothSigma, batchSize, residual } = options;
   if (!Number.isInteger(t0) || t0 < 1 || t0 > schedule.T) throw new Error(`t0 must be an integer in [1, ${schedule.T}], got ${t0}`);
   if (!Number.isInteger(steps) || steps < 1 || steps > t0) throw new Error(`steps must be an integer in [1, t0 = ${t0}], got ${steps}`);
   if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`seeds must be a positive integer, got ${seeds}`);
   if (!(topkPercent > 0 && topkPercent <= 100)) throw new Error(`topk must be a percentage in (0, 100], got ${topkPercent}`);
   if (!(smoothSigma >= 0 && smoothSigma <= 10)) throw new Error(`smoothing sigma must be in [0, 10] pixels, got ${smoothSigma}`);
+  if (!RESIDUALS.includes(residual)) throw new Error(`residual must be ${RESIDUALS.join(" or ")}, got ${String(residual)}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
 }
 
@@ -144,8 +140,7 @@ export async function healAndScore(
       const { healed } = await healBatch(model, scheduler, y, healNoise(options.seed, k, ids), {
         checkCancelled: hooks.checkCancelled,
       });
-      // |y − x̂_0| in image units ([−1, 1] spans 2), mean over channels → [B, H, W, 1].
-      const residual = tf.tidy(() => tf.abs(y.sub(healed)).mean(3, true).div(2)) as tf.Tensor4D;
+      const residual = residualMap(y, healed, options.residual);
       if (residualSum) {
         const sum: tf.Tensor4D = residualSum.add(residual);
         residualSum.dispose();

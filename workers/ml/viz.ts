@@ -9,7 +9,7 @@ import { gaussian, mixSeed, NoiseGenerator } from "./random";
 import { checkTimestep, qSample, type NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "./diffusion/sample";
-import { gaussianBlur, healBatch, healNoise, makeHealScheduler, topKMean, type HealOptions } from "./heal";
+import { gaussianBlur, healBatch, healNoise, makeHealScheduler, residualMap, topKMean, type HealOptions } from "./heal";
 import type { ImageResult } from "./evaluate";
 
 /** An RGB image in [0, 1], row-major H×W×3. */
@@ -157,7 +157,7 @@ export async function healingTrajectory(
     },
   });
   for (const p of predictions) intermediates.push(imageTile(await toPixels(p), size, channels));
-  const heat = tf.tidy(() => gaussianBlur(tf.abs(y.sub(healed)).mean(3, true).div(2) as tf.Tensor4D, options.smoothSigma));
+  const heat = tf.tidy(() => gaussianBlur(residualMap(y, healed, options.residual), options.smoothSigma));
   const heatmap = (await heat.data()) as Float32Array;
   const row: Tile[] = [
     imageTile(image, size, channels),

@@ -1,13 +1,13 @@
 /**
  * The baseline the diffusion teacher must beat (DESIGN.md §1): a convolutional autoencoder trained on normal
- * images with an MSE reconstruction loss; the anomaly map is its residual |x − x̂| (channel mean, smoothed
- * as the teacher's), the image score its top-k % mean, as for healing.
+ * images with an MSE reconstruction loss; its residual against x becomes the heatmap and the score by the
+ * teacher's rules (which differences count, smoothing, top-k % pooling), so the two compare like for like.
  *
  *   stem conv → [stride-2 conv → conv] × (depth − 1) → 1×1 bottleneck (latent channels) → 1×1 expand
  *             → [nearest ×2 → conv] × (depth − 1) → conv → x̂
  */
 import * as tf from "@tensorflow/tfjs";
-import { gaussianBlur, topKMean } from "../heal";
+import { defaultHealOptions, gaussianBlur, residualMap, topKMean, type HealOptions } from "../heal";
 import type { Weights } from "../unet";
 import { conv, convSpec, ParamSet, up2, type ParamSpec } from "./params";
 import type { Detector, ValidationSource } from "./detector";
@@ -25,9 +25,8 @@ export interface AeConfig {
 
 export const defaultAeConfig: Omit<AeConfig, "channels"> = { width: 16, depth: 4, latent: 16 };
 
-/** How the residual becomes a heatmap and a score (the teacher's defaults). */
-export const AE_SMOOTH_SIGMA = 2;
-export const AE_TOPK_PERCENT = 5;
+/** How a residual becomes a heatmap and a score: the teacher's rules. */
+export type Scoring = Pick<HealOptions, "residual" | "smoothSigma" | "topkPercent">;
 
 const widthAt = (c: AeConfig, l: number) => c.width * 2 ** l;
 
@@ -73,10 +72,11 @@ export class Autoencoder {
   }
 
   /** Residual heatmap [B, H, W, 1] and reconstruction of x [B, H, W, C] in [0, 1]. */
-  anomalyMap(x: tf.Tensor4D): { heatmap: tf.Tensor4D; reconstruction: tf.Tensor4D } {
+  anomalyMap(x: tf.Tensor4D, scoring: Scoring = defaultHealOptions): { heatmap: tf.Tensor4D; reconstruction: tf.Tensor4D } {
     const reconstruction = aeForward(this.config, this.params.variables, x).clipByValue(0, 1) as tf.Tensor4D;
-    const residual = tf.abs(x.sub(reconstruction)).mean(3, true) as tf.Tensor4D;
-    return { heatmap: gaussianBlur(residual, AE_SMOOTH_SIGMA), reconstruction };
+    // residualMap halves differences of the [−1, 1] scale; these are in [0, 1].
+    const residual = residualMap(x, reconstruction, scoring.residual).mul(2) as tf.Tensor4D;
+    return { heatmap: gaussianBlur(residual, scoring.smoothSigma), reconstruction };
   }
 }
 
@@ -84,6 +84,7 @@ export function aeDetector(
   ae: Autoencoder,
   size: number,
   info: { trainedOn: string[] | null; validation: ValidationSource | null; batchSize?: number },
+  scoring: Scoring = defaultHealOptions,
 ): Detector {
   if (size % 2 ** (ae.config.depth - 1) !== 0) throw new Error(`ae: size ${size} must be divisible by 2^(depth − 1)`);
   return {
@@ -92,7 +93,7 @@ export function aeDetector(
     channels: ae.config.channels,
     params: ae.params.parameterCount,
     callsPerImage: 1,
-    settings: { width: ae.config.width, depth: ae.config.depth, latent: ae.config.latent, smooth: AE_SMOOTH_SIGMA, topk: AE_TOPK_PERCENT },
+    settings: { width: ae.config.width, depth: ae.config.depth, latent: ae.config.latent, residual: scoring.residual, smooth: scoring.smoothSigma, topk: scoring.topkPercent },
     trainedOn: info.trainedOn ? new Set(info.trainedOn) : null,
     validation: info.validation,
     heatmaps: (inputs, hooks) =>
@@ -100,8 +101,8 @@ export function aeDetector(
         inputs.map((i) => i.image),
         { size, channels: ae.config.channels },
         info.batchSize ?? 32,
-        (x) => ae.anomalyMap(x),
-        (heatmap, reconstruction) => ({ heatmap, score: topKMean(heatmap, AE_TOPK_PERCENT), reconstruction }),
+        (x) => ae.anomalyMap(x, scoring),
+        (heatmap, reconstruction) => ({ heatmap, score: topKMean(heatmap, scoring.topkPercent), reconstruction }),
         hooks,
       ),
     dispose: () => ae.params.dispose(),

@@ -1,7 +1,7 @@
 /**
  * Any trained model back as a Detector, from the bytes of its "checkpoint" artifact (a DDPM checkpoint or a
- * model file; the header's format says which): a teacher heals with the given sampler options, the others
- * ignore them.
+ * model file; the header's format says which): a teacher heals with the given options, the autoencoder
+ * scores its residual by their residual, smoothing and top-k rules, a student ignores them.
  */
 import { decodeCheckpoint } from "../checkpoint";
 import type { HealOptions } from "../heal";
@@ -20,7 +20,7 @@ export function decodeDetector(bytes: Uint8Array, healOptions: HealOptions, batc
     if (meta.method === "ae") {
       const ae = new Autoencoder({ ...(meta.config as unknown as AeConfig), channels: meta.channels });
       ae.params.assign(values);
-      return aeDetector(ae, meta.size, { trainedOn, validation, batchSize });
+      return aeDetector(ae, meta.size, { trainedOn, validation, batchSize }, healOptions);
     }
     if (meta.method === "student-single" || meta.method === "student-c2f") {
       const student = new Student({ ...(meta.config as unknown as StudentConfig), channels: meta.channels });

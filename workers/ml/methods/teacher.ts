@@ -9,7 +9,7 @@
  */
 import type { Teacher } from "../checkpoint";
 import { imageFingerprint } from "../data/fingerprint";
-import { healAndScore, netCallsPerImage, type HealOptions } from "../heal";
+import { healAndScore, netCallsPerImage, type HealOptions, type ResidualKind } from "../heal";
 import { epsilonModel } from "../train";
 import { stableHash32 } from "../data/split";
 import { readTrainingRecord, type Detector } from "./detector";
@@ -23,7 +23,7 @@ export function teacherDetector(teacher: Teacher, options: HealOptions): Detecto
     channels: teacher.meta.channels,
     params: teacher.model.parameterCount,
     callsPerImage: netCallsPerImage(options),
-    settings: { sampler: options.sampler, steps: options.steps, t0: options.t0, eta: options.eta, seeds: options.seeds, smooth: options.smoothSigma, topk: options.topkPercent },
+    settings: { sampler: options.sampler, steps: options.steps, t0: options.t0, eta: options.eta, seeds: options.seeds, smooth: options.smoothSigma, topk: options.topkPercent, residual: options.residual },
     trainedOn: trainedOn ? new Set(trainedOn) : null,
     validation,
     heatmaps: async (inputs, hooks) =>
@@ -50,6 +50,7 @@ export interface TargetSettings {
   seed: number;
   smooth: number;
   topk: number;
+  residual: ResidualKind;
 }
 
 export interface TeacherTargets {
@@ -79,6 +80,7 @@ export async function targetSettings(teacherName: string, teacher: Teacher, opti
     seed: options.seed,
     smooth: options.smoothSigma,
     topk: options.topkPercent,
+    residual: options.residual,
   };
 }
 

@@ -9,6 +9,7 @@ import { imageFingerprint } from "../data/fingerprint";
 import type { Sample } from "../data/types";
 import { summarise, hardestCases, type EvalSummary, type FixedThreshold, type ImageResult } from "../evaluate";
 import type { HealOptions } from "../heal";
+import { defaultSeeds, defaultSteps, type ResidualKind } from "../heal-defaults";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
 import { quantile } from "../metrics";
@@ -19,27 +20,30 @@ import { describeSource, loadRunData, logSkipped } from "./data";
 
 export type EvalConfig = RunConfig<"eval">;
 
-/** Heal options from the sampler fields of a config (steps: 10 for DDIM, every step for DDPM). */
+/** Heal options from the sampler fields of a config (steps and seeds default as defaultSteps/defaultSeeds say). */
 export function samplerOptions(c: {
   sampler: "ddpm" | "ddim";
   steps?: number;
   t0: number;
   eta: number;
-  seeds: number;
+  seeds?: number;
   noiseSeed: number;
   topk: number;
   smooth: number;
+  residual: ResidualKind;
   batch?: number;
 }): HealOptions {
+  const steps = c.steps ?? defaultSteps(c.sampler, c.t0);
   return {
     sampler: c.sampler,
-    steps: c.steps ?? (c.sampler === "ddim" ? Math.min(10, c.t0) : c.t0),
+    steps,
     t0: c.t0,
     eta: c.eta,
-    seeds: c.seeds,
+    seeds: c.seeds ?? defaultSeeds(steps),
     seed: c.noiseSeed,
     smoothSigma: c.smooth,
     topkPercent: c.topk,
+    residual: c.residual,
     batchSize: c.batch ?? 32,
   };
 }

@@ -9,6 +9,7 @@ import type { RunConfig } from "../config";
 import type { EpsilonModel } from "../diffusion/sample";
 import { evaluateHealing, hardestCases, type EvalSummary, type ImageResult } from "../evaluate";
 import type { HealOptions } from "../heal";
+import type { ResidualKind } from "../heal-defaults";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
 import { epsilonModel } from "../train";
@@ -25,10 +26,11 @@ export function healOptionsOf(config: {
   steps?: number;
   t0: number;
   eta?: number;
-  seeds: number;
+  seeds?: number;
   seed: number;
   topk: number;
   smooth: number;
+  residual: ResidualKind;
   batch?: number;
 }): HealOptions {
   return samplerOptions({ ...config, eta: config.eta ?? 0, noiseSeed: config.seed });
