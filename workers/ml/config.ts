@@ -127,7 +127,7 @@ export const ddpmTrainConfig = z
 
 /**
  * `heal-eval`: heals a split with a trained teacher's checkpoint and scores it (DDPM or DDIM). The defaults
- * are workers/ml/heal.ts's defaultHealOptions; see the measurements there.
+ * are defaultHealOptions (workers/ml/heal-defaults.ts); see the measurements there.
  */
 export const healEvalConfig = z
   .object({
