@@ -189,7 +189,7 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
     assert.equal(teacherIds.length, 2, "needs the teacher sweep");
     await page.goto("/runs/new?mode=sweep");
     const form = page.getByRole("form", { name: "Launch a run" });
-    await chooseKind(form, "heal-eval", "t0", "100");
+    await chooseKind(form, "heal-eval", "t0", "50");
     await form.getByLabel("Name").fill("samplers");
     await form.getByLabel("teacherRunId", { exact: true }).fill(teacherIds[0]!);
     await form.getByLabel("data", { exact: true }).fill(data);
