@@ -4,13 +4,12 @@
  * real server cuts the worker's connection the first time it sends the claim.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { createDb, transaction } from "../../db/client";
 import { createBoss, enqueueRun } from "../../db/queue";
 import { createTestDatabase, eventually, type TestDatabase } from "../helpers/db";
+import { spawnWorker, stopWorker } from "../helpers/worker";
 
 let database: TestDatabase;
 let conn: ReturnType<typeof createDb>;
@@ -61,10 +60,7 @@ test("a claim cut off by a dropped connection is retried and the run finishes", 
     await enqueueRun(boss, tx.sql, run!.id);
     return run!.id;
   });
-  const worker = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../workers/main.ts")], {
-    env: { ...process.env, DATABASE_URL: proxyUrl },
-    stdio: "ignore",
-  });
+  const worker = spawnWorker(proxyUrl);
   try {
     const run = await eventually(async () => {
       const [row] = await sql<{ status: string }[]>`select status from runs where id = ${runId}`;
@@ -73,7 +69,6 @@ test("a claim cut off by a dropped connection is retried and the run finishes", 
     assert.equal(run.status, "finished");
     assert.equal(claimsCut, 1, "the proxy cut the first claim");
   } finally {
-    worker.kill("SIGTERM");
-    await new Promise((resolve) => worker.once("exit", resolve));
+    await stopWorker(worker);
   }
 });

@@ -3,12 +3,11 @@
  * run ends `failed` with the reason, so a result with holes never reaches a leaderboard.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { createDb, transaction } from "../../db/client";
 import { createBoss, enqueueRun } from "../../db/queue";
 import { createTestDatabase, eventually, type TestDatabase } from "../helpers/db";
+import { spawnWorker, stopWorker } from "../helpers/worker";
 
 let database: TestDatabase;
 let conn: ReturnType<typeof createDb>;
@@ -38,10 +37,7 @@ test("a run whose metrics cannot be written ends failed, not finished", { timeou
     create trigger refuse_points before insert on metrics for each row
       when (new.run_id = '${runId}') execute function refuse_points();`);
 
-  const worker = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../workers/main.ts")], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: "ignore",
-  });
+  const worker = spawnWorker(database.url);
   try {
     const run = await eventually(async () => {
       const [row] = await sql<{ status: string; error: string | null }[]>`select status, error from runs where id = ${runId}`;
@@ -52,7 +48,6 @@ test("a run whose metrics cannot be written ends failed, not finished", { timeou
     const [points] = await sql<{ n: number }[]>`select count(*)::int as n from metrics where run_id = ${runId}`;
     assert.equal(points!.n, 0);
   } finally {
-    worker.kill("SIGTERM");
-    await new Promise((resolve) => worker.once("exit", resolve));
+    await stopWorker(worker);
   }
 });

@@ -1,11 +1,10 @@
 /** Two worker processes on one queue: every run is started exactly once, by one of them, and finishes. */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { createDb, transaction } from "../../db/client";
 import { createBoss, enqueueRun } from "../../db/queue";
 import { createTestDatabase, eventually, type TestDatabase } from "../helpers/db";
+import { spawnWorker, stopWorker } from "../helpers/worker";
 
 let database: TestDatabase;
 let conn: ReturnType<typeof createDb>;
@@ -33,11 +32,8 @@ test("two workers never run the same job", { timeout: 180_000 }, async () => {
     return ids;
   });
   const output: string[] = [];
-  const workers: ChildProcess[] = [0, 1].map(() => {
-    const worker = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../workers/main.ts")], {
-      env: { ...process.env, DATABASE_URL: database.url },
-      stdio: ["ignore", "pipe", "ignore"],
-    });
+  const workers = [0, 1].map(() => {
+    const worker = spawnWorker(database.url, "pipe");
     worker.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
     return worker;
   });
@@ -51,7 +47,6 @@ test("two workers never run the same job", { timeout: 180_000 }, async () => {
     const owners = await sql<{ worker_id: string; attempt: number }[]>`select worker_id, attempt from runs`;
     assert.ok(owners.every((r) => r.worker_id && r.attempt === 0));
   } finally {
-    for (const worker of workers) worker.kill("SIGTERM");
-    await Promise.all(workers.map((w) => new Promise((resolve) => (w.exitCode !== null ? resolve(null) : w.once("exit", resolve)))));
+    await Promise.all(workers.map(stopWorker));
   }
 });
