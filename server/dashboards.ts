@@ -8,6 +8,8 @@ import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../db/client";
 import { dashboards, media, metrics, milestoneRuns, milestones, runs, users, type MilestoneStatus } from "../db/schema";
+import type { Column, LeaderboardRow } from "./leaderboard";
+import { loadLeaderboard } from "./routers/leaderboards";
 
 const title = z.string().trim().max(120).optional();
 const runIds = z.array(z.string().uuid()).min(1, "choose at least one run").max(20);
@@ -21,6 +23,8 @@ export const panelSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("gallery"), title, runId: z.string().uuid(), keys: z.array(z.string().trim().min(1).max(80)).max(12).optional() }),
   /** A week of the research plan, with its key figure. */
   z.object({ type: z.literal("milestone"), title, milestoneId: z.string().uuid() }),
+  /** A dataset's leaderboard as it stands whenever the dashboard is opened. */
+  z.object({ type: z.literal("leaderboard"), title, dataset: z.string().trim().min(1, "choose a dataset").max(500) }),
 ]);
 export type Panel = z.infer<typeof panelSchema>;
 
@@ -53,7 +57,11 @@ export type LoadedPanel =
   | { type: "runs"; title: string; columns: string[]; runs: RunSummary[] }
   | { type: "chart"; title: string; metric: string; series: { runId: string; runName: string; points: { step: number; value: number }[] }[] }
   | { type: "gallery"; title: string; run: { id: string; name: string } | null; media: { id: number; key: string; step: number; caption: string | null }[] }
-  | { type: "milestone"; title: string; milestone: LoadedMilestone | null };
+  | { type: "milestone"; title: string; milestone: LoadedMilestone | null }
+  | { type: "leaderboard"; title: string; dataset: string; columns: Column[]; rows: BoardRow[]; best: Record<string, string[]> };
+
+/** A leaderboard row as a dashboard shows it: how many runs it averages, not which (a share link names no other run). */
+export type BoardRow = Omit<LeaderboardRow, "runIds" | "settings"> & { runs: number };
 
 export interface LoadedMilestone {
   id: string;
@@ -132,14 +140,15 @@ export async function loadMilestones(db: Database, ids?: string[]): Promise<Load
 
 /** Refuses panels that name runs or milestones that do not exist, naming the panel's field. */
 export async function checkPanels(db: Database, panels: Panel[]): Promise<void> {
-  const wantedRuns = new Set(panels.flatMap((p) => (p.type === "gallery" ? [p.runId] : p.type === "milestone" ? [] : p.runIds)));
+  const runsOf = (p: Panel) => (p.type === "gallery" ? [p.runId] : p.type === "runs" || p.type === "chart" ? p.runIds : []);
+  const wantedRuns = new Set(panels.flatMap(runsOf));
   const found = await runSummaries(db, [...wantedRuns]);
   const milestoneIds = panels.flatMap((p) => (p.type === "milestone" ? [p.milestoneId] : []));
   const foundMilestones = new Set(
     milestoneIds.length ? (await db.select({ id: milestones.id }).from(milestones).where(inArray(milestones.id, milestoneIds))).map((m) => m.id) : [],
   );
   panels.forEach((p, i) => {
-    const missingRun = (p.type === "gallery" ? [p.runId] : p.type === "milestone" ? [] : p.runIds).find((id) => !found.has(id));
+    const missingRun = runsOf(p).find((id) => !found.has(id));
     if (missingRun) throw new TRPCError({ code: "BAD_REQUEST", message: `panels.${i}: no run with id ${missingRun}` });
     if (p.type === "milestone" && !foundMilestones.has(p.milestoneId)) {
       throw new TRPCError({ code: "BAD_REQUEST", message: `panels.${i}.milestoneId: no such milestone` });
@@ -197,6 +206,11 @@ export async function loadDashboard(db: Database, id: string): Promise<LoadedDas
           const [found] = await loadMilestones(db, [p.milestoneId]);
           const milestone = found ? { ...found, ownerId: null } : null; // a share link shows the owner's name, not their id
           return { type: "milestone", title: p.title || (milestone ? `Week ${milestone.week}: ${milestone.title}` : "Milestone"), milestone };
+        }
+        case "leaderboard": {
+          const board = await loadLeaderboard(db, { dataset: p.dataset });
+          const rows = board.rows.map(({ runIds, settings: _, ...row }) => ({ ...row, runs: runIds.length }));
+          return { type: "leaderboard", title: p.title || `Leaderboard: ${p.dataset}`, dataset: p.dataset, columns: board.columns, rows, best: board.best };
         }
       }
     }),

@@ -43,24 +43,50 @@ export function chartSvg(series: { runName: string; points: { step: number; valu
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(metric)}" font-size="11" font-family="sans-serif" fill="#555">${axis}${lines}</svg><div class="legend">${legend}</div>`;
 }
 
+/** A table; cells from column `numericFrom` on are right-aligned numbers. */
+function htmlTable(head: string[], rows: string[][], numericFrom: number): string {
+  const cells = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${cells}</tbody></table>`;
+}
+
+function markdownTable(head: string[], rows: string[][]): string {
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  return [`| ${head.map(cell).join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+const runsCells = (columns: string[], runs: RunSummary[]) => ({
+  head: ["run", "kind", "status", ...columns],
+  rows: runs.map((r) => [r.name, r.kind, r.status, ...columns.map((c) => formatNumber(r.summary[c]))]),
+});
+
 function runsTableHtml(columns: string[], runs: RunSummary[]): string {
   if (!runs.length) return `<p class="muted">No runs.</p>`;
-  const head = ["run", "kind", "status", ...columns].map((c) => `<th>${esc(c)}</th>`).join("");
-  const rows = runs
-    .map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(r.kind)}</td><td>${esc(r.status)}</td>${columns.map((c) => `<td class="num">${esc(formatNumber(r.summary[c]))}</td>`).join("")}</tr>`)
-    .join("");
-  return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  const { head, rows } = runsCells(columns, runs);
+  return htmlTable(head, rows, 3);
 }
 
 function runsTableMarkdown(columns: string[], runs: RunSummary[]): string {
   if (!runs.length) return "_No runs._";
-  const cell = (s: string) => s.replace(/\|/g, "\\|");
-  const head = ["run", "kind", "status", ...columns];
-  return [
-    `| ${head.map(cell).join(" | ")} |`,
-    `| ${head.map(() => "---").join(" | ")} |`,
-    ...runs.map((r) => `| ${[r.name, r.kind, r.status, ...columns.map((c) => formatNumber(r.summary[c]))].map(cell).join(" | ")} |`),
-  ].join("\n");
+  const { head, rows } = runsCells(columns, runs);
+  return markdownTable(head, rows);
+}
+
+type LeaderboardPanel = Extract<LoadedPanel, { type: "leaderboard" }>;
+
+/** A leaderboard panel as plain cells: method, runs, then mean ± std per metric with the best starred. */
+function leaderboardCells(p: LeaderboardPanel): { head: string[]; rows: string[][] } {
+  return {
+    head: ["method", "runs", ...p.columns.map((c) => `${c.label} ${c.better === "max" ? "↑" : "↓"}`)],
+    rows: p.rows.map((r) => [
+      `${r.method}${r.settingsText ? ` (${r.settingsText})` : ""}`,
+      String(r.runs),
+      ...p.columns.map((c) => {
+        const m = r.metrics[c.key];
+        if (!m) return "—";
+        return `${formatNumber(m.mean)}${m.std !== null ? ` ± ${formatNumber(m.std)}` : ""}${p.best[c.key]?.includes(r.id) ? " ★" : ""}`;
+      }),
+    ]),
+  };
 }
 
 function milestoneMeta(m: LoadedMilestone): string {
@@ -84,6 +110,11 @@ function panelHtml(p: LoadedPanel, images: Map<number, string>): string {
       if (!m) return `<p class="muted">This milestone no longer exists.</p>`;
       return `<p class="muted">${esc(milestoneMeta(m))}</p>${m.notes ? `<div class="notes">${markdownToHtml(m.notes)}</div>` : ""}${runsTableHtml(m.columns, m.runs)}`;
     }
+    case "leaderboard": {
+      if (!p.rows.length) return `<p class="muted">No evaluations of ${esc(p.dataset)} yet.</p>`;
+      const { head, rows } = leaderboardCells(p);
+      return `<p class="muted">${esc(p.dataset)}</p>${htmlTable(head, rows, 1)}`;
+    }
   }
 }
 
@@ -104,6 +135,11 @@ function panelMarkdown(p: LoadedPanel): string {
       return p.media.map((m) => `- ${m.key} (step ${m.step})${m.caption ? `: ${m.caption}` : ""}`).join("\n") || "_No images._";
     case "milestone":
       return p.milestone ? `_${milestoneMeta(p.milestone)}_\n\n${p.milestone.notes ? `${p.milestone.notes}\n\n` : ""}${runsTableMarkdown(p.milestone.columns, p.milestone.runs)}` : "_This milestone no longer exists._";
+    case "leaderboard": {
+      if (!p.rows.length) return `_No evaluations of ${p.dataset} yet._`;
+      const { head, rows } = leaderboardCells(p);
+      return `_${p.dataset}_\n\n${markdownTable(head, rows)}`;
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { useMemo } from "react";
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from "recharts";
 import { formatValue } from "@/app/_lib/format";
 import type { AppRouter } from "@/server/routers";
+import { LeaderboardTable } from "./LeaderboardTable";
 import { Markdown } from "./Markdown";
 import { MilestoneStatusBadge } from "./MilestoneStatusBadge";
 import { RunsTable } from "./RunsTable";
@@ -81,6 +82,8 @@ function PanelBody({ panel, mediaSrc, linkRuns }: { panel: LoadedPanel; mediaSrc
         </div>
       );
     }
+    case "leaderboard":
+      return panel.rows.length ? <LeaderboardTable board={panel} label={panel.title} /> : <p className="muted small">No evaluations of {panel.dataset} yet.</p>;
   }
 }
 

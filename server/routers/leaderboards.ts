@@ -1,9 +1,10 @@
 /** Leaderboards: evaluation runs ranked per dataset, method + settings as rows, mean ± std over seeds. */
 import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import type { Database } from "../../db/client";
 import { media, runs } from "../../db/schema";
-import { buildLeaderboard, datasetOf, datasetsOf, evaluationKinds, casesOf, leaderboardCsv, methodOf, type EvalRun } from "../leaderboard";
-import { protectedProcedure, router, type Context } from "../trpc";
+import { buildLeaderboard, casesOf, datasetOf, datasetsOf, evaluationKinds, leaderboardCsv, methodOf, type EvalRun } from "../leaderboard";
+import { protectedProcedure, router } from "../trpc";
 
 const boardInput = z.object({
   /** A dataset as `datasets` names it; the one with the most runs when absent. */
@@ -13,17 +14,18 @@ const boardInput = z.object({
 });
 
 /** Finished, unarchived evaluation runs (of one sweep, if given). */
-async function evaluationRuns(ctx: Context, sweepId?: string): Promise<EvalRun[]> {
+export async function evaluationRuns(db: Database, sweepId?: string): Promise<EvalRun[]> {
   const where: SQL[] = [inArray(runs.kind, [...evaluationKinds]), eq(runs.status, "finished"), isNull(runs.archivedAt)];
   if (sweepId) where.push(eq(runs.sweepId, sweepId));
-  return ctx.db
+  return db
     .select({ id: runs.id, name: runs.name, kind: runs.kind, config: runs.config, summary: runs.summary })
     .from(runs)
     .where(and(...where));
 }
 
-async function board(ctx: Context, input: z.infer<typeof boardInput>) {
-  const all = await evaluationRuns(ctx, input.sweepId);
+/** A dataset's board (the one with the most evaluations when none is named), and every dataset there is. */
+export async function loadLeaderboard(db: Database, input: { dataset?: string; sweepId?: string }) {
+  const all = await evaluationRuns(db, input.sweepId);
   const datasets = datasetsOf(all);
   const dataset = input.dataset ?? datasets[0]?.dataset ?? "";
   const points = all.filter((r) => datasetOf(r) === dataset);
@@ -34,11 +36,11 @@ async function board(ctx: Context, input: z.infer<typeof boardInput>) {
 const failureKeys = { hardest_false_positives: "false positives", hardest_false_negatives: "false negatives" } as const;
 
 export const leaderboardsRouter = router({
-  get: protectedProcedure.input(boardInput).query(({ ctx, input }) => board(ctx, input)),
+  get: protectedProcedure.input(boardInput).query(({ ctx, input }) => loadLeaderboard(ctx.db, input)),
 
   /** The failure gallery: each evaluation's hardest false positives and negatives, with their scores. */
   failures: protectedProcedure.input(boardInput.extend({ method: z.string().max(100).optional() })).query(async ({ ctx, input }) => {
-    const all = await evaluationRuns(ctx, input.sweepId);
+    const all = await evaluationRuns(ctx.db, input.sweepId);
     const dataset = input.dataset ?? datasetsOf(all)[0]?.dataset ?? "";
     const inDataset = all.filter((r) => datasetOf(r) === dataset);
     const chosen = inDataset.filter((r) => !input.method || methodOf(r) === input.method);
@@ -66,7 +68,7 @@ export const leaderboardsRouter = router({
   }),
 
   csv: protectedProcedure.input(boardInput).query(async ({ ctx, input }) => {
-    const b = await board(ctx, input);
+    const b = await loadLeaderboard(ctx.db, input);
     return { filename: `leaderboard-${b.dataset.replace(/[^\w.-]+/g, "_").replace(/^_|_$/g, "") || "empty"}.csv`, csv: leaderboardCsv(b) };
   }),
 });

@@ -1,6 +1,6 @@
 /** Runs: launch, list, inspect, cancel. Reading is open to every signed-in role; changes need a member. */
 import { TRPCError } from "@trpc/server";
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { artifacts, media, metrics, runLogs, runs, runStatusEnum, users } from "../../db/schema";
 import { transaction } from "../../db/client";
@@ -8,8 +8,8 @@ import { readSeries, readTails, seriesOf } from "../../db/metrics";
 import { InvalidCursorError, listRuns } from "../../db/runs-page";
 import { enqueueRun, requeueRun } from "../../db/queue";
 import { sweepCrashedRuns } from "../../db/liveness";
-import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, type RunKind } from "../../workers/ml/config";
-import { DataRootError, resolveDatasetFolder } from "../../workers/ml/data/roots";
+import { InvalidConfigError, parseRunConfig, runConfigs, runKinds, runReferences, type RunKind } from "../../workers/ml/config";
+import { DataRootError, listDatasetFolders, resolveDatasetFolder } from "../../workers/ml/data/roots";
 import { toCsv } from "../csv";
 import { memberProcedure, protectedProcedure, router, type Context } from "../trpc";
 
@@ -48,15 +48,32 @@ export function validatedConfig(kind: RunKind, config: unknown, context = ""): R
   }
 }
 
-/** A folder dataset must be inside the data roots; refused as a field error that never says whether it exists. */
-export async function checkDataFolder(kind: string, config: Record<string, unknown>, context = ""): Promise<void> {
+const configError = (kind: string, context: string, field: string, problem: string) =>
+  new TRPCError({ code: "BAD_REQUEST", message: `${context}invalid ${kind} config: ${field}: ${problem}` });
+
+const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+/**
+ * What a config points at must be there: a folder dataset inside the data roots (refused the same whether or not an
+ * outside path exists), and each run it names (a teacher, a model) a finished run of a kind with a checkpoint.
+ */
+export async function checkReferences(db: Context["db"], kind: string, config: Record<string, unknown>, context = ""): Promise<void> {
   const data = config.data as { folder?: unknown } | undefined;
-  if (typeof data?.folder !== "string") return;
-  try {
-    await resolveDatasetFolder(data.folder);
-  } catch (err) {
-    if (err instanceof DataRootError) throw new TRPCError({ code: "BAD_REQUEST", message: `${context}invalid ${kind} config: data.folder: ${err.message}` });
-    throw err;
+  if (typeof data?.folder === "string") {
+    try {
+      await resolveDatasetFolder(data.folder);
+    } catch (err) {
+      if (err instanceof DataRootError) throw configError(kind, context, "data.folder", err.message);
+      throw err;
+    }
+  }
+  for (const [field, kinds] of Object.entries(runReferences)) {
+    const id = config[field];
+    if (typeof id !== "string") continue;
+    const run = isUuid(id) ? await db.query.runs.findFirst({ where: eq(runs.id, id), columns: { kind: true, status: true } }) : undefined;
+    if (!run) throw configError(kind, context, field, `no run with id ${JSON.stringify(id.slice(0, 60))}`);
+    if (!kinds.includes(run.kind as RunKind)) throw configError(kind, context, field, `run ${id} is a ${run.kind} run, not ${kinds.join(" or ")}`);
+    if (run.status !== "finished") throw configError(kind, context, field, `run ${id} is ${run.status}; it must have finished (its checkpoint is read)`);
   }
 }
 
@@ -70,7 +87,7 @@ export async function insertRun(tx: { db: Context["db"]; sql: Context["sql"] }, 
 /** Validates the config, inserts the run and enqueues its job in one transaction. */
 export async function launchRun(ctx: Context & { user: { id: string } }, input: z.infer<typeof launchInput>) {
   const config = validatedConfig(input.kind, input.config);
-  await checkDataFolder(input.kind, config);
+  await checkReferences(ctx.db, input.kind, config);
   if (input.parentId && !(await ctx.db.query.runs.findFirst({ where: eq(runs.id, input.parentId), columns: { id: true } }))) {
     throw new TRPCError({ code: "BAD_REQUEST", message: "parentId: no such run" });
   }
@@ -105,6 +122,24 @@ export const runsRouter = router({
   kinds: protectedProcedure.query(() =>
     runKinds.map((kind) => ({ kind, schema: z.toJSONSchema(runConfigs[kind], { io: "input" }) })),
   ),
+
+  /**
+   * What a launch form offers where a field points elsewhere: the dataset folders inside the data roots, and for
+   * each field that names a run, the finished, unarchived runs it may name (newest first).
+   */
+  launchChoices: protectedProcedure.query(async ({ ctx }) => {
+    const kinds = [...new Set(Object.values(runReferences).flat())];
+    const finished = await ctx.db
+      .select({ id: runs.id, name: runs.name, kind: runs.kind, createdAt: runs.createdAt })
+      .from(runs)
+      .where(and(eq(runs.status, "finished"), inArray(runs.kind, kinds), isNull(runs.archivedAt)))
+      .orderBy(desc(runs.createdAt))
+      .limit(500);
+    return {
+      datasets: await listDatasetFolders(),
+      runs: Object.fromEntries(Object.entries(runReferences).map(([field, allowed]) => [field, finished.filter((r) => allowed.includes(r.kind as RunKind))])),
+    };
+  }),
 
   /** One page of runs, newest first (or by a summary metric); pass the previous page's `nextCursor` for the next. */
   list: protectedProcedure

@@ -10,7 +10,7 @@ import { runs, sweeps, users } from "../../db/schema";
 import { runKinds, type RunKind } from "../../workers/ml/config";
 import { describeAssignment, expandGrid, gridSize, maxSweepChildren } from "../sweep-grid";
 import { memberProcedure, protectedProcedure, router } from "../trpc";
-import { checkDataFolder, configRecord, insertRun, validatedConfig } from "./runs";
+import { checkReferences, configRecord, insertRun, validatedConfig } from "./runs";
 
 const gridAxis = z.object({
   field: z.string().trim().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/, "a config field name, or a dotted path like data.synthetic.seed"),
@@ -38,7 +38,7 @@ export const sweepsRouter = router({
       return { label, config };
     });
     for (const [i, child] of children.entries()) {
-      await checkDataFolder(input.kind, child.config, `run ${i + 1} of ${children.length} (${child.label}): `);
+      await checkReferences(ctx.db, input.kind, child.config, `run ${i + 1} of ${children.length} (${child.label}): `);
     }
     return transaction(ctx.sql, async (tx) => {
       const [sweep] = await tx.db

@@ -19,7 +19,6 @@ const UI_TIMEOUT_MS = 30_000;
 const RUNS_TIMEOUT_MS = 10 * 60_000;
 const screenshots = path.join(root, "docs", "screenshots");
 const admin = { name: "Ada Admin", email: "ada@lab.test", password: "admin-password-1" };
-const data = JSON.stringify({ synthetic: { count: 60, seed: 3 } });
 
 let app: RunningApp | undefined;
 let browser: Browser | undefined;
@@ -72,6 +71,13 @@ async function shoot(name: string) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
 
+/** The dataset picker: generated images, 60 of them, seed 3. */
+async function pickSyntheticData(form: Locator) {
+  await form.getByLabel("data", { exact: true }).selectOption("synthetic");
+  await form.getByLabel("synthetic count").fill("60");
+  await form.getByLabel("synthetic seed").fill("3");
+}
+
 /** Picks a kind in the launch form and waits until its defaults are filled in. */
 async function chooseKind(form: Locator, kind: string, defaultField: string, defaultValue: string) {
   await eventually(async () => (await form.getByLabel("Kind").locator("option").count()) > 0, "the run kinds");
@@ -82,7 +88,10 @@ async function chooseKind(form: Locator, kind: string, defaultField: string, def
 async function setAxis(form: Locator, index: number, field: string, values: string) {
   if ((await form.getByLabel(`Sweep field ${index}`, { exact: true }).count()) === 0) await form.getByRole("button", { name: "Add field" }).click();
   await form.getByLabel(`Sweep field ${index}`, { exact: true }).fill(field);
-  await form.getByLabel(`Sweep values ${index}`, { exact: true }).fill(values);
+  const input = form.getByLabel(`Sweep values ${index}`, { exact: true });
+  // A field that names runs offers them to pick (a multiple select); any other takes typed values.
+  if ((await input.evaluate((e) => e.tagName)) === "SELECT") await input.selectOption(values.split(", "));
+  else await input.fill(values);
 }
 
 /** On a sweep's page: waits until every child finished and returns their run ids, in grid order. */
@@ -123,7 +132,7 @@ test("set-up, then a sweep of two teachers launches and both finish", { skip, ti
     assert.ok(await form.getByRole("radio", { name: "Sweep" }).isChecked(), "the sweep link opens the form in sweep mode");
     await form.getByLabel("Name").fill("teachers");
     await form.getByLabel("Tags").fill("e2e-teachers");
-    await form.getByLabel("data", { exact: true }).fill(data);
+    await pickSyntheticData(form);
     for (const [field, value] of Object.entries({ size: "32", crop: "0", iters: "300", batch: "8", width: "8", depth: "2", warmup: "20", evalEvery: "150" })) {
       await form.getByLabel(field, { exact: true }).fill(value);
     }
@@ -191,8 +200,14 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
     const form = page.getByRole("form", { name: "Launch a run" });
     await chooseKind(form, "heal-eval", "t0", "50");
     await form.getByLabel("Name").fill("samplers");
-    await form.getByLabel("teacherRunId", { exact: true }).fill(teacherIds[0]!);
-    await form.getByLabel("data", { exact: true }).fill(data);
+    // The teacher is picked from the finished ddpm-train runs: exactly the sweep's two teachers.
+    const teacherPicker = form.getByLabel("teacherRunId", { exact: true });
+    await eventually(async () => (await teacherPicker.locator("option").count()) === 3, "the two teachers in the picker");
+    const offered = await teacherPicker.locator("option").evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value).filter(Boolean));
+    assert.deepEqual(offered.sort(), [...teacherIds].sort());
+    await teacherPicker.selectOption(teacherIds[0]!);
+    await pickSyntheticData(form);
+    await shoot("launch");
     await form.getByLabel("t0", { exact: true }).fill("100");
     await form.getByLabel("hardest", { exact: true }).fill("2");
     await setAxis(form, 1, "teacherRunId", teacherIds.join(", "));

@@ -40,6 +40,7 @@ const procedures: Record<string, AccessLevel> = {
   "users.revokeInvite": "admin",
   "users.update": "admin",
   "runs.kinds": "reader",
+  "runs.launchChoices": "reader",
   "runs.list": "reader",
   "runs.get": "reader",
   "runs.metrics": "reader",

@@ -284,6 +284,31 @@ describe("share links", () => {
   });
 });
 
+describe("leaderboard panels", () => {
+  test("show their dataset's board as it stands, in the app, through a share link that names no run, and in the report", async () => {
+    const viewer = await as("viewer");
+    const { dataset, rows } = await viewer.leaderboards.get({});
+    const member = await as("member");
+    const { id } = await member.dashboards.create({ title: "Board", body: "", panels: [{ type: "leaderboard", dataset }] });
+    const [panel] = (await viewer.dashboards.get({ id })).loaded;
+    assert.ok(panel?.type === "leaderboard");
+    assert.equal(panel.title, `Leaderboard: ${dataset}`);
+    assert.deepEqual(panel.rows.map((r) => [r.method, r.runs]), rows.map((r) => [r.method, r.runIds.length]));
+    assert.deepEqual(panel.rows[0]!.metrics.image_auroc, rows[0]!.metrics.image_auroc);
+
+    const { token } = await member.share.create({ dashboardId: id, expiresInDays: null });
+    const payload = JSON.stringify(await (await as(null)).share.view({ token }));
+    assert.ok(payload.includes('"image_auroc"'), "the board's figures");
+    for (const runId of [fixture.shownA, fixture.shownB, fixture.hidden]) assert.ok(!payload.includes(runId), "no run ids");
+    assert.ok(!payload.includes("secret unshared run"), "no run names");
+
+    const { html, markdown } = await viewer.dashboards.report({ id });
+    assert.match(html, /<th>method<\/th><th>runs<\/th><th>Image AUROC ↑<\/th>/);
+    assert.match(markdown, /\| method \| runs \| Image AUROC ↑ \|/);
+    await assert.rejects(member.dashboards.create({ title: "t", body: "", panels: [{ type: "leaderboard", dataset: " " }] }), /choose a dataset/);
+  });
+});
+
 describe("report export", () => {
   test("is one self-contained HTML file and its Markdown", async () => {
     const { id } = await makeDashboard();

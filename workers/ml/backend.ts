@@ -1,5 +1,5 @@
 /**
- * Picks the TensorFlow.js compute backend (DESIGN.md §3): CRACKDIFF_BACKEND=auto|tensorflow|wasm|cpu.
+ * Picks the TensorFlow.js compute backend: CRACKDIFF_BACKEND=auto|tensorflow|wasm|cpu.
  *
  * `auto` takes, in order: @tensorflow/tfjs-node-gpu when it runs on a GPU; the wasm backend when the native
  * kernels are built (they train this project's UNets faster than PyTorch on the CPU, see the README);
@@ -128,7 +128,7 @@ async function useWasm(): Promise<BackendInfo> {
   // folder (node_modules/@tensorflow/tfjs-backend-wasm/dist), also inside worker threads.
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to start");
   const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-  // In Node the threaded build cannot start its workers (DESIGN.md §3): the count is 1 there.
+  // In Node the threaded build cannot start its workers: the count is 1 there.
   const threads = wasm.getThreadsCount();
   const native = nativeStatus();
   const nativeKernels = native.active

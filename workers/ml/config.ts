@@ -238,6 +238,12 @@ export const runConfigs = {
 } as const;
 
 export type RunKind = keyof typeof runConfigs;
+
+/** Config fields that name another run, and the kinds that run may be: its "checkpoint" artifact is what is read. */
+export const runReferences: Record<string, readonly RunKind[]> = {
+  teacherRunId: ["ddpm-train"],
+  modelRunId: ["ddpm-train", "ae-train", "student-train"],
+};
 export const runKinds = Object.keys(runConfigs) as RunKind[];
 export type RunConfig<K extends RunKind> = z.output<(typeof runConfigs)[K]>;
 

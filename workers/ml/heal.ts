@@ -1,5 +1,5 @@
 /**
- * Healing and anomaly scoring (DESIGN.md §1): noise a test image y part-way, x_t₀ = √ᾱ_t₀ y + √(1 − ᾱ_t₀) ε
+ * Healing and anomaly scoring: noise a test image y part-way, x_t₀ = √ᾱ_t₀ y + √(1 − ᾱ_t₀) ε
  * (Ho et al. Eq. 4), run the reverse process back to x̂_0 with a DDPM or DDIM scheduler; what the model of
  * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = the residual (|y − x̂_0|, or
  * only where y is darker than x̂_0) averaged over channels and over K noise seeds, optionally
@@ -22,7 +22,7 @@ export interface HealOptions {
   t0: number;
   /** DDIM η (0 = deterministic). */
   eta: number;
-  /** Heals per image with independent noise; heatmaps are averaged (K in DESIGN.md §1). */
+  /** Heals per image with independent noise; heatmaps are averaged. */
   seeds: number;
   seed: number;
   /** Gaussian smoothing of the heatmap, σ in pixels (0 = none). */

@@ -1,23 +1,12 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { CartesianGrid, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from "recharts";
+import { colorOf, LeaderboardTable } from "@/app/_components/LeaderboardTable";
 import { errorText } from "@/app/_lib/errors";
 import { formatValue } from "@/app/_lib/format";
 import { useTRPC } from "@/app/trpc";
 import { FailureGallery } from "./FailureGallery";
-
-const familyColors: Record<string, string> = {
-  DDPM: "#dc2626",
-  DDIM: "#2563eb",
-  "Single-step student": "#16a34a",
-  "Coarse-to-fine student": "#7c3aed",
-  AE: "#d97706",
-};
-const colorOf = (family: string) => familyColors[family] ?? "#475569";
-
-type Sort = { key: string; dir: "asc" | "desc" };
 
 /** Ticks at 1, 2 and 5 per decade spanning the values, for a log axis (Recharts leaves one nearly bare). */
 export function logTicks(values: number[]): number[] {
@@ -51,7 +40,6 @@ export function Leaderboard({
 }) {
   const trpc = useTRPC();
   const [dataset, setDataset] = useState(initialDataset);
-  const [sort, setSort] = useState<Sort | null>(null);
   const [yKey, setYKey] = useState("image_auroc");
   const board = useQuery(trpc.leaderboards.get.queryOptions({ dataset, sweepId }));
   const { refetch } = board;
@@ -86,19 +74,6 @@ export function Leaderboard({
     setDataset(d);
     if (!sweepId) window.history.replaceState(null, "", `/leaderboards?dataset=${encodeURIComponent(d)}`);
   };
-  const rows = [...b.rows];
-  if (sort) {
-    const value = (r: (typeof rows)[number]) => (sort.key === "method" ? null : (r.metrics[sort.key]?.mean ?? null));
-    rows.sort((x, y) => {
-      if (sort.key === "method") return (sort.dir === "asc" ? 1 : -1) * `${x.method} ${x.settingsText}`.localeCompare(`${y.method} ${y.settingsText}`, undefined, { numeric: true });
-      const [vx, vy] = [value(x), value(y)];
-      if (vx === null || vy === null) return vx === null ? (vy === null ? 0 : 1) : -1; // missing values last
-      return sort.dir === "asc" ? vx - vy : vy - vx;
-    });
-  }
-  const clickSort = (key: string, better: "max" | "min" | null) =>
-    setSort((old) => (old?.key === key ? { key, dir: old.dir === "asc" ? "desc" : "asc" } : { key, dir: better === "min" || better === null ? "asc" : "desc" }));
-  const ariaSort = (key: string) => (sort?.key === key ? (sort.dir === "asc" ? "ascending" : "descending") : "none");
   const csvHref = `/api/export/leaderboard?${new URLSearchParams({ dataset: b.dataset, ...(sweepId ? { sweepId } : {}) })}`;
 
   const accuracyColumns = b.columns.filter((c) => c.better === "max");
@@ -134,69 +109,7 @@ export function Leaderboard({
         </a>
       </div>
 
-      <div className="card table-wrap">
-        <table className="table leaderboard" aria-label="Leaderboard">
-          <thead>
-            <tr>
-              <th aria-sort={ariaSort("method")}>
-                <button type="button" className="sort-button" onClick={() => clickSort("method", null)}>
-                  Method
-                </button>
-              </th>
-              <th className="num">Runs</th>
-              {b.columns.map((c) => (
-                <th key={c.key} className="num" aria-sort={ariaSort(c.key)}>
-                  <button type="button" className="sort-button" onClick={() => clickSort(c.key, c.better)} title={c.better === "max" ? "higher is better" : "lower is better"}>
-                    {c.label} {c.better === "max" ? "↑" : "↓"}
-                  </button>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id} data-method={r.method}>
-                <th scope="row">
-                  <span className="family-dot" style={{ background: colorOf(r.family) }} aria-hidden="true" />
-                  <span className="method">{r.method}</span>
-                  {r.settingsText && <span className="muted small"> {r.settingsText}</span>}
-                  <span className="muted small family"> · {r.family}</span>
-                </th>
-                <td className="num">
-                  {r.runIds.length >= 2 ? (
-                    <Link href={`/compare?ids=${r.runIds.slice(0, 12).join(",")}`} title="Compare these runs">
-                      {r.runIds.length}
-                    </Link>
-                  ) : (
-                    <Link href={`/runs/${r.runIds[0]}`}>{r.runIds.length}</Link>
-                  )}
-                </td>
-                {b.columns.map((c) => {
-                  const m = r.metrics[c.key];
-                  const best = b.best[c.key]?.includes(r.id) ?? false;
-                  return (
-                    <td key={c.key} className={`num mono${best ? " best" : ""}`} data-column={c.key} data-value={m?.mean ?? ""}>
-                      {m ? (
-                        <>
-                          {formatValue(m.mean)}
-                          {m.std !== null && <span className="muted small"> ± {formatValue(m.std)}</span>}
-                          {best && (
-                            <span className="best-mark" title="best in this column" aria-label="best">
-                              {" "}★
-                            </span>
-                          )}
-                        </>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                  );
-                })}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <LeaderboardTable board={b} />
 
       <section className="card section" aria-label="Speed versus accuracy">
         <div className="section-head">

@@ -4,8 +4,9 @@
  * worker before it reads. The refusal is the same for a folder outside the roots and one that does not exist,
  * so it never tells whether some outside path exists.
  */
-import { realpath, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import { listFolderDataset } from "./listing";
 
 /** `CRACKDIFF_DATA_ROOTS` (paths separated by `:`), else the repository's `data/` and `<data dir>/datasets`. */
 export function dataRoots(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string[] {
@@ -46,4 +47,43 @@ export async function resolveDatasetFolder(folder: string, roots: readonly strin
     if (real && realRoots.some((root) => inside(real, root))) return real;
   }
   throw new DataRootError(`no dataset folder "${folder}" inside the data roots (${roots.join(", ")})`);
+}
+
+export interface DatasetFolder {
+  /** What a run config's `data.folder` says: the path relative to its data root. */
+  folder: string;
+  negatives: number;
+  positives: number;
+  hasMasks: boolean;
+}
+
+/**
+ * The dataset folders (ROOT/Negative, ROOT/Positive …) inside the data roots, up to two levels down
+ * (`road-crack-sample/train`), for launch forms to pick from. A name found in two roots is listed once, as the
+ * first root has it, which is also the one a relative `data.folder` resolves to.
+ */
+export async function listDatasetFolders(roots: readonly string[] = dataRoots()): Promise<DatasetFolder[]> {
+  const found = new Map<string, DatasetFolder>();
+  const visit = async (realRoot: string, relative: string, depth: number): Promise<void> => {
+    const real = await realDir(path.join(realRoot, relative));
+    if (!real || !inside(real, realRoot)) return;
+    if (relative && !found.has(relative)) {
+      const listing = await listFolderDataset(real).catch(() => null);
+      if (listing) {
+        const positives = listing.entries.filter((e) => e.label === 1).length;
+        found.set(relative, { folder: relative, negatives: listing.entries.length - positives, positives, hasMasks: listing.hasMasks });
+        return;
+      }
+    }
+    if (depth === 2) return;
+    const names = await readdir(real, { withFileTypes: true }).catch(() => []);
+    for (const d of names.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!d.name.startsWith(".") && (d.isDirectory() || d.isSymbolicLink())) await visit(realRoot, path.join(relative, d.name), depth + 1);
+    }
+  };
+  for (const root of roots) {
+    const realRoot = await realDir(root);
+    if (realRoot) await visit(realRoot, "", 0);
+  }
+  return [...found.values()].sort((a, b) => a.folder.localeCompare(b.folder));
 }

@@ -1,5 +1,5 @@
 /**
- * Synthetic concrete with cracks and exact masks, deterministic by seed (DESIGN.md §2). Tests and the
+ * Synthetic concrete with cracks and exact masks, deterministic by seed. Tests and the
  * first-run demo use it; it also makes the plan's failure cases controllable: faint and hairline cracks,
  * and distractors (stains, water streaks, tide marks) that are dark but are not cracks.
  *

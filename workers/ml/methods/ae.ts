@@ -1,5 +1,5 @@
 /**
- * The baseline the diffusion teacher must beat (DESIGN.md §1): a convolutional autoencoder trained on normal
+ * The baseline the diffusion teacher must beat: a convolutional autoencoder trained on normal
  * images with an MSE reconstruction loss; its residual against x becomes the heatmap and the score by the
  * teacher's rules (which differences count, smoothing, top-k % pooling), so the two compare like for like.
  *

@@ -1,5 +1,5 @@
 /**
- * Students (DESIGN.md §1): a small CNN learns the teacher's heatmaps, so no diffusion runs at inference.
+ * Students: a small CNN learns the teacher's heatmaps, so no diffusion runs at inference.
  *
  * Both share an encoder–decoder: level l (l = 0 full resolution) has width · 2^min(l, 2) channels;
  *   f_0 = conv(x), f_l = conv(stride-2 conv(f_{l−1}));  h_{L−1} = f_{L−1}, h_l = ReLU(conv(↑h_{l+1})) + f_l.

@@ -21,6 +21,7 @@ const panelTypes: { type: PanelType; label: string }[] = [
   { type: "chart", label: "Metric chart" },
   { type: "gallery", label: "Heatmap gallery" },
   { type: "milestone", label: "Week of the plan" },
+  { type: "leaderboard", label: "Leaderboard" },
 ];
 
 function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
@@ -32,8 +33,10 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
   const [metric, setMetric] = useState("");
   const [milestoneId, setMilestoneId] = useState("");
   const [keys, setKeys] = useState("");
+  const [dataset, setDataset] = useState("");
   const runs = useQuery(trpc.runs.list.queryOptions({ search: search.trim() || undefined, limit: 30 }));
   const plan = useQuery({ ...trpc.plan.list.queryOptions(), enabled: type === "milestone" });
+  const boards = useQuery({ ...trpc.leaderboards.get.queryOptions({}), enabled: type === "leaderboard" });
   const first = useQuery({ ...trpc.runs.get.queryOptions({ id: chosen[0] ?? "" }), enabled: type === "chart" && !!chosen[0] });
   const names = new Map((runs.data?.runs ?? []).map((r) => [r.id, r.name]));
   const multi = type === "runs" || type === "chart";
@@ -48,6 +51,9 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
       const week = plan.data?.find((m) => m.id === milestoneId);
       if (!week) return setProblem("choose a week");
       onAdd({ panel: { type, title: t, milestoneId }, label: t ?? `Week ${week.week}: ${week.title}` });
+    } else if (type === "leaderboard") {
+      if (!dataset) return setProblem("choose a dataset");
+      onAdd({ panel: { type, title: t, dataset }, label: t ?? `Leaderboard: ${dataset}` });
     } else if (!chosen.length) {
       return setProblem(type === "gallery" ? "choose a run" : "choose at least one run");
     } else if (type === "gallery") {
@@ -57,7 +63,7 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
       if (!key) return setProblem("choose a metric");
       onAdd({ panel: { type, title: t, runIds: chosen, metric: key }, label: t ?? `${key} of ${runLabel}` });
     } else {
-      onAdd({ panel: { type, title: t, runIds: chosen, ...keysIfAny }, label: t ?? `Runs: ${runLabel}` });
+      onAdd({ panel: { type: "runs", title: t, runIds: chosen, ...keysIfAny }, label: t ?? `Runs: ${runLabel}` });
     }
     setChosen([]);
     setTitle("");
@@ -93,6 +99,18 @@ function AddPanelForm({ onAdd }: { onAdd: (item: Item) => void }) {
             {(plan.data ?? []).map((m) => (
               <option key={m.id} value={m.id}>
                 Week {m.week}: {m.title}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : type === "leaderboard" ? (
+        <label className="field inline">
+          <span>Dataset</span>
+          <select value={dataset} onChange={(e) => setDataset(e.target.value)} aria-label="Dataset">
+            <option value="">{boards.data && !boards.data.datasets.length ? "no evaluations yet" : "Choose a dataset…"}</option>
+            {(boards.data?.datasets ?? []).map((d) => (
+              <option key={d.dataset} value={d.dataset}>
+                {d.dataset} ({d.runs} run{d.runs === 1 ? "" : "s"})
               </option>
             ))}
           </select>

@@ -8,6 +8,8 @@ import { canWrite, useMe } from "@/app/_components/Me";
 import { errorText, fieldErrors } from "@/app/_lib/errors";
 import { formatValue } from "@/app/_lib/format";
 import { useTRPC } from "@/app/trpc";
+import { runReferences } from "@/workers/ml/config";
+import { DataPicker, RunPicker, type LaunchChoices } from "./Pickers";
 import { buildConfig, fieldsOf, initialValues, parseValueList, shapeHint, type Field, type FieldValue, type JsonSchema } from "./schema-form";
 
 type Mode = "single" | "sweep";
@@ -22,6 +24,7 @@ export function LaunchForm({ fromRunId, initialKind, initialMode = "single" }: {
   const me = useMe();
   const writable = canWrite(me);
   const kinds = useQuery(trpc.runs.kinds.queryOptions(undefined, { staleTime: Infinity }));
+  const choices = useQuery(trpc.runs.launchChoices.queryOptions());
   const source = useQuery({ ...trpc.runs.get.queryOptions({ id: fromRunId ?? "" }), enabled: !!fromRunId });
   const launch = useMutation(trpc.runs.launch.mutationOptions());
   const launchSweep = useMutation(trpc.sweeps.launch.mutationOptions());
@@ -183,13 +186,29 @@ export function LaunchForm({ fromRunId, initialKind, initialMode = "single" }: {
                   </label>
                   <label className="field inline grow">
                     <span>values</span>
-                    <input
-                      value={axis.values}
-                      onChange={(e) => setAxes(axes.map((a, j) => (j === i ? { ...a, values: e.target.value } : a)))}
-                      aria-label={`Sweep values ${i + 1}`}
-                      className="mono"
-                      placeholder="e.g. ddim, ddpm"
-                    />
+                    {axis.field.trim() in runReferences ? (
+                      // Runs are picked, never typed: one child per chosen run.
+                      <select
+                        multiple
+                        value={parseValueList(axis.values).map(String)}
+                        onChange={(e) => setAxes(axes.map((a, j) => (j === i ? { ...a, values: [...e.target.selectedOptions].map((o) => o.value).join(", ") } : a)))}
+                        aria-label={`Sweep values ${i + 1}`}
+                      >
+                        {(choices.data?.runs[axis.field.trim()] ?? []).map((r) => (
+                          <option key={r.id} value={r.id}>
+                            {`${r.name} · ${r.kind}`}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <input
+                        value={axis.values}
+                        onChange={(e) => setAxes(axes.map((a, j) => (j === i ? { ...a, values: e.target.value } : a)))}
+                        aria-label={`Sweep values ${i + 1}`}
+                        className="mono"
+                        placeholder="e.g. ddim, ddpm"
+                      />
+                    )}
                   </label>
                   {axes.length > 1 && (
                     <button type="button" className="btn ghost small" onClick={() => setAxes(axes.filter((_, j) => j !== i))} aria-label={`Remove sweep field ${i + 1}`}>
@@ -220,7 +239,15 @@ export function LaunchForm({ fromRunId, initialKind, initialMode = "single" }: {
           {fields.length === 0 && current && <p className="muted">This kind has no settings.</p>}
           <div className="config-grid">
             {fields.map((f) => (
-              <ConfigField key={`${current?.kind}.${f.name}`} field={f} value={values[f.name] ?? ""} error={errorFor(f)} onChange={(v) => setValue(f.name, v)} />
+              <ConfigField
+                key={`${current?.kind}.${f.name}`}
+                field={f}
+                value={values[f.name] ?? ""}
+                error={errorFor(f)}
+                onChange={(v) => setValue(f.name, v)}
+                choices={choices.data}
+                choicesLoading={choices.isLoading}
+              />
             ))}
           </div>
         </fieldset>
@@ -251,11 +278,28 @@ export function LaunchForm({ fromRunId, initialKind, initialMode = "single" }: {
   );
 }
 
-function ConfigField({ field, value, error, onChange }: { field: Field; value: FieldValue; error?: string; onChange: (v: FieldValue) => void }) {
+function ConfigField({
+  field,
+  value,
+  error,
+  onChange,
+  choices,
+  choicesLoading,
+}: {
+  field: Field;
+  value: FieldValue;
+  error?: string;
+  onChange: (v: FieldValue) => void;
+  choices: LaunchChoices | undefined;
+  choicesLoading: boolean;
+}) {
   const s = field.schema;
   const id = `cfg-${field.name}`;
-  const hintParts =
-    field.kind === "json"
+  const isData = field.name === "data" && field.kind === "json";
+  const isRunRef = field.kind === "string" && field.name in runReferences;
+  const hintParts = isData
+    ? [s.description ?? "a dataset folder inside the data roots, or generated images"]
+    : field.kind === "json"
       ? [s.description, shapeHint(s)]
       : [
           s.description,
@@ -271,7 +315,7 @@ function ConfigField({ field, value, error, onChange }: { field: Field; value: F
           *
         </span>
       )}
-      <span className="cfg-type">{field.kind}</span>
+      <span className="cfg-type">{isData ? "dataset" : isRunRef ? "run" : field.kind}</span>
     </>
   );
 
@@ -324,25 +368,43 @@ function ConfigField({ field, value, error, onChange }: { field: Field; value: F
       );
       break;
     case "string":
-      input = (
-        <>
-          <input
-            id={id}
-            value={String(value)}
-            placeholder={typeof s.default === "string" ? s.default : /RunId$/.test(field.name) ? "a run's id" : ""}
-            onChange={(e) => onChange(e.target.value)}
-            list={/RunId$/.test(field.name) ? "finished-runs" : undefined}
-            className={/RunId$/.test(field.name) ? "mono" : undefined}
-            aria-invalid={!!error}
-            aria-describedby={describedBy}
-            aria-required={field.required || undefined}
-          />
-          {/RunId$/.test(field.name) && <FinishedRuns />}
-        </>
+      input = isRunRef ? (
+        <RunPicker
+          id={id}
+          field={field.name}
+          value={String(value)}
+          onChange={onChange}
+          choices={choices?.runs[field.name]}
+          loading={choicesLoading}
+          describedBy={describedBy}
+          invalid={!!error}
+          required={field.required}
+        />
+      ) : (
+        <input
+          id={id}
+          value={String(value)}
+          placeholder={typeof s.default === "string" ? s.default : ""}
+          onChange={(e) => onChange(e.target.value)}
+          aria-invalid={!!error}
+          aria-describedby={describedBy}
+          aria-required={field.required || undefined}
+        />
       );
       break;
     default:
-      input = (
+      input = isData ? (
+        <DataPicker
+          id={id}
+          value={String(value)}
+          onChange={onChange}
+          datasets={choices?.datasets}
+          loading={choicesLoading}
+          describedBy={describedBy}
+          invalid={!!error}
+          required={field.required}
+        />
+      ) : (
         <textarea
           id={id}
           className="mono"
@@ -357,7 +419,7 @@ function ConfigField({ field, value, error, onChange }: { field: Field; value: F
       );
   }
   return (
-    <div className={`field cfg-field${field.kind === "json" ? " wide" : ""}${error ? " invalid" : ""}`}>
+    <div className={`field cfg-field${field.kind === "json" && !isData ? " wide" : ""}${error ? " invalid" : ""}`}>
       <span className="cfg-label">
         <label htmlFor={id}>
           <code>{field.name}</code>
@@ -369,20 +431,5 @@ function ConfigField({ field, value, error, onChange }: { field: Field; value: F
         {error ? `${field.name}: ${error}` : hint}
       </small>
     </div>
-  );
-}
-
-/** Suggestions for fields that name another run (a teacher, say): recent finished runs, by id. */
-function FinishedRuns() {
-  const trpc = useTRPC();
-  const runs = useQuery(trpc.runs.list.queryOptions({ status: "finished", limit: 100 }));
-  return (
-    <datalist id="finished-runs">
-      {(runs.data?.runs ?? []).map((r) => (
-        <option key={r.id} value={r.id}>
-          {`${r.name} (${r.kind})`}
-        </option>
-      ))}
-    </datalist>
   );
 }
