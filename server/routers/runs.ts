@@ -72,7 +72,7 @@ export async function checkReferences(db: Context["db"], kind: string, config: R
     if (typeof id !== "string") continue;
     const run = isUuid(id) ? await db.query.runs.findFirst({ where: eq(runs.id, id), columns: { kind: true, status: true } }) : undefined;
     if (!run) throw configError(kind, context, field, `no run with id ${JSON.stringify(id.slice(0, 60))}`);
-    if (!kinds.includes(run.kind as RunKind)) throw configError(kind, context, field, `run ${id} is a ${run.kind} run, not ${kinds.join(" or ")}`);
+    if (!kinds.includes(run.kind as RunKind)) throw configError(kind, context, field, `run ${id} is of kind ${run.kind}, not ${kinds.join(" or ")}`);
     if (run.status !== "finished") throw configError(kind, context, field, `run ${id} is ${run.status}; it must have finished (its checkpoint is read)`);
   }
 }

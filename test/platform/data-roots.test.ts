@@ -146,9 +146,9 @@ describe("launching a run", () => {
       );
     assert.match(await refusal("eval", { modelRunId: "00000000-0000-4000-8000-000000000000" }), /modelRunId: no run with id/);
     assert.match(await refusal("eval", { modelRunId: "not a uuid; drop table runs" }), /modelRunId: no run with id/);
-    assert.match(await refusal("eval", { modelRunId: smoke }), /modelRunId: run .* is a smoke run, not ddpm-train or ae-train or student-train/);
+    assert.match(await refusal("eval", { modelRunId: smoke }), /modelRunId: run .* is of kind smoke, not ddpm-train or ae-train or student-train/);
     assert.match(await refusal("eval", { modelRunId: training }), /modelRunId: run .* is queued; it must have finished/);
-    assert.match(await refusal("student-train", { teacherRunId: ae }), /teacherRunId: run .* is a ae-train run, not ddpm-train/);
+    assert.match(await refusal("student-train", { teacherRunId: ae }), /teacherRunId: run .* is of kind ae-train, not ddpm-train/);
     assert.equal((await member.runs.launch({ kind: "eval", config: { data, modelRunId: ae } })).status, "queued");
     assert.equal((await member.runs.launch({ kind: "student-train", config: { data, teacherRunId: teacher } })).status, "queued");
 
