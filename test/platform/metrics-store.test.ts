@@ -161,7 +161,8 @@ describe("ingestion", () => {
   async function stored(runId: string) {
     const [raw] = await sql<{ n: number }[]>`select count(*)::int as n from metrics where run_id = ${runId}`;
     const levels = await sql<{ level: number; n: number }[]>`
-      select level, sum(count)::int as n from metric_rollups where run_id = ${runId} group by level order by level`;
+      select level, sum(count)::int as n from metric_rollups
+      where series_id in (select id from metric_series where run_id = ${runId}) group by level order by level`;
     const [series] = await sql<{ n: number }[]>`select coalesce(sum(count), 0)::int as n from metric_series where run_id = ${runId}`;
     return { raw: raw!.n, rollups: levels.map((l) => l.n), series: series!.n, levels: levels.length };
   }
@@ -190,23 +191,26 @@ describe("ingestion", () => {
     await writePoints(sql, keep, series("train/loss", [1, 2], 12));
     await sql`delete from runs where id = ${runId}`;
     assert.deepEqual(await stored(runId), { raw: 0, rollups: [], series: 0, levels: 0 });
+    const [orphans] = await sql<{ chunks: number; rollups: number }[]>`
+      select (select count(*) from metric_chunks where series_id not in (select id from metric_series))::int as chunks,
+        (select count(*) from metric_rollups where series_id not in (select id from metric_series))::int as rollups`;
+    assert.deepEqual({ ...orphans }, { chunks: 0, rollups: 0 }, "no chunk or rollup outlives its series");
     assert.equal((await stored(keep)).raw, 2);
   });
 
   test("the logger retries a write whose reply was lost, without duplicates, and bounds its buffer", { timeout: 120_000 }, async () => {
     const runId = await newRun();
-    // A connection that drops right after the database committed the second batch of points.
+    // A connection that drops right after the database committed the second batch of points (each batch is one
+    // transaction).
     let metricWrites = 0;
     const flaky = new Proxy(sql, {
-      apply(target, self, args: unknown[]) {
-        const result = Reflect.apply(target, self, args);
-        const strings = args[0] as TemplateStringsArray | undefined;
-        if (!strings?.raw || !strings.join("").includes("insert into metrics")) return result;
-        if (++metricWrites !== 2) return result;
-        return (async () => {
-          await result;
-          throw Object.assign(new Error("connection reset after commit"), { code: "ECONNRESET" });
-        })();
+      get(target, prop, receiver) {
+        if (prop !== "begin") return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<Sql["begin"]>) => {
+          const result = await target.begin(...args);
+          if (++metricWrites === 2) throw Object.assign(new Error("connection reset after commit"), { code: "ECONNRESET" });
+          return result;
+        };
       },
     }) as Sql;
     const logger = new DbRunLogger(flaky, runId, new AbortController().signal);
