@@ -83,70 +83,116 @@ export function writePoints(sql: Sql, runId: string, points: readonly MetricPoin
 }
 
 /**
- * Inserts new points (per series id, in step order) as chunks, folds them into the rollups (level 1 from the points,
- * the coarser levels from level 1) and into the series rows, in one statement. Returns how many points there were.
+ * Inserts new points (per series id, in step order) as chunks, adds them to the rollups and to the series rows, in
+ * one statement. Returns how many points there were.
  */
 async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<string, MetricPoint[]>): Promise<number> {
-  // Flat arrays as four parameters, whatever the batch's size: the statement's size and parse time stay constant.
+  // Flat arrays as a few parameters, whatever the batch's size: the statement's size and parse time stay constant.
   // Each chunk is a slice [lo, hi] of them (1-based); times go as whole ms after the batch's earliest.
-  const seriesIds: number[] = [];
+  let since = Infinity;
+  for (const list of byKey.values()) for (const p of list) since = Math.min(since, p.wallTime);
   const steps: number[] = [];
   const values: number[] = [];
   const times: number[] = [];
-  const los: number[] = [];
-  const his: number[] = [];
-  let since = Infinity;
-  for (const list of byKey.values()) for (const p of list) since = Math.min(since, p.wallTime);
+  const chunks = { id: [] as number[], lo: [] as number[], hi: [] as number[] };
+  const series = { id: [] as number[], count: [] as number[], first: [] as number[], last: [] as number[] };
+  const rollups = new Rollups();
   for (const [key, list] of byKey) {
+    if (list.length === 0) continue;
     const id = ids.get(key)!;
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (i === 0 || blockStart(p.step) !== blockStart(list[i - 1]!.step)) {
-        if (los.length > 0) his.push(steps.length);
-        los.push(steps.length + 1);
+        if (chunks.lo.length > 0) chunks.hi.push(steps.length);
+        chunks.id.push(id);
+        chunks.lo.push(steps.length + 1);
       }
-      seriesIds.push(id);
+      const dt = Math.round(p.wallTime - since);
       steps.push(p.step);
       values.push(p.value);
-      times.push(Math.round(p.wallTime - since));
+      times.push(dt);
+      rollups.add(id, p.step, p.value, dt);
     }
+    series.id.push(id);
+    series.count.push(list.length);
+    series.first.push(list[0]!.step);
+    series.last.push(list.at(-1)!.step);
   }
   if (steps.length === 0) return 0;
-  his.push(steps.length);
-  const [row] = await sql<{ n: number }[]>`
+  chunks.hi.push(steps.length);
+  const r = rollups.rows;
+  await sql`
     with p as (
-      select ${seriesIds}::int[] as ids, ${steps}::int[] as steps, ${values}::float8[] as vals, ${times}::int[] as dts,
-        to_timestamp(${since}::float8 / 1000) as since
+      select ${numbers(steps)}::int[] as steps, ${numbers(values)}::float8[] as vals, ${numbers(times)}::int[] as dts, to_timestamp(${since}::float8 / 1000) as since
     ), chunks as (
       insert into metric_chunks (series_id, first_step, last_step, steps, vals, wall_time, wall_ms)
-      select p.ids[lo], p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
-      from p, unnest(${los}::int[], ${his}::int[]) as c(lo, hi)
-    ), level1 as (
-      select series_id, step >> ${FIRST_SHIFT}::int as bucket, min(value) as min, max(value) as max, sum(value) as sum,
-        count(*)::int as count, min(step) as first_step, max(step) as last_step, p.since + max(dt) * interval '1 millisecond' as last_wall_time
-      from p, unnest(p.ids, p.steps, p.vals, p.dts) as u(series_id, step, value, dt)
-      group by 1, 2, p.since
-    ), rolled as (
-      select series_id, 1 as level, bucket, min, max, sum, count, last_wall_time from level1
-      union all
-      select series_id, level, bucket >> ((level - 1) * ${LEVEL_SHIFT}::int), min(min), max(max), sum(sum), sum(count)::int, max(last_wall_time)
-      from level1, generate_series(2, ${ROLLUP_LEVELS}::int) as level
-      group by 1, 2, 3
+      select c.id, p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
+      from p, unnest(${numbers(chunks.id)}::int[], ${numbers(chunks.lo)}::int[], ${numbers(chunks.hi)}::int[]) as c(id, lo, hi)
     ), rollups as (
       insert into metric_rollups as r (series_id, level, bucket, min, max, sum, count, last_wall_time)
-      select series_id, level, bucket, min, max, sum, count, last_wall_time from rolled
+      select id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond'
+      from p, unnest(${numbers(r.id)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[], ${numbers(r.max)}::float8[], ${numbers(r.sum)}::float8[],
+        ${numbers(r.count)}::int[], ${numbers(r.dt)}::int[]) as u(id, level, bucket, min, max, sum, count, dt)
       on conflict (series_id, level, bucket) do update set
         min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
         sum = r.sum + excluded.sum, count = r.count + excluded.count,
         last_wall_time = greatest(r.last_wall_time, excluded.last_wall_time)
-    ), series as (
-      update metric_series as s set count = s.count + n.count,
-        first_step = least(s.first_step, n.first_step), last_step = greatest(s.last_step, n.last_step)
-      from (select series_id, sum(count)::int as count, min(first_step) as first_step, max(last_step) as last_step from level1 group by 1) as n
-      where s.id = n.series_id
     )
-    select coalesce(sum(count), 0)::int as n from level1`;
-  return row!.n;
+    update metric_series as s set count = s.count + n.count,
+      first_step = least(s.first_step, n.first_step), last_step = greatest(s.last_step, n.last_step)
+    from unnest(${numbers(series.id)}::int[], ${numbers(series.count)}::int[], ${numbers(series.first)}::int[], ${numbers(series.last)}::int[]) as n(id, count, first_step, last_step)
+    where s.id = n.id`;
+  return steps.length;
+}
+
+/**
+ * A number array as Postgres' array literal, for a parameter cast to int[] or float8[]: one join instead of
+ * postgres.js quoting and escaping each element, the larger part of a batch's cost in the client. JS prints each
+ * number in its shortest form that reads back exactly.
+ */
+function numbers(values: number[]): string {
+  return `{${values.join(",")}}`;
+}
+
+/**
+ * A batch's rollup rows, summed here rather than in the database: a few operations per point in JS instead of
+ * a row per point through the database's aggregation. Points come per series in step order, so each level's
+ * buckets arrive one after another: one open bucket per level.
+ */
+class Rollups {
+  readonly rows = { id: [] as number[], level: [] as number[], bucket: [] as number[], min: [] as number[], max: [] as number[], sum: [] as number[], count: [] as number[], dt: [] as number[] };
+  /** Index in `rows` of each level's open bucket (level L at L - 1), or -1. */
+  private open = new Array<number>(ROLLUP_LEVELS).fill(-1);
+  private series = -1;
+
+  add(id: number, step: number, value: number, dt: number): void {
+    const r = this.rows;
+    if (id !== this.series) {
+      this.open.fill(-1);
+      this.series = id;
+    }
+    for (let level = 1; level <= ROLLUP_LEVELS; level++) {
+      const bucket = step >> shiftOf(level);
+      let i = this.open[level - 1]!;
+      if (i < 0 || r.bucket[i] !== bucket) {
+        i = r.id.length;
+        this.open[level - 1] = i;
+        r.id.push(id);
+        r.level.push(level);
+        r.bucket.push(bucket);
+        r.min.push(value);
+        r.max.push(value);
+        r.sum.push(0);
+        r.count.push(0);
+        r.dt.push(dt);
+      }
+      if (value < r.min[i]!) r.min[i] = value;
+      if (value > r.max[i]!) r.max[i] = value;
+      r.sum[i]! += value;
+      r.count[i]!++;
+      if (dt > r.dt[i]!) r.dt[i] = dt;
+    }
+  }
 }
 
 /** A chart point: the steps [step, step + width) of one bucket, with their extremes and mean. */

@@ -18,7 +18,9 @@ const HIGH_WATER = 50_000;
 const ready = Promise.resolve();
 
 export class DbRunLogger implements RunLogger {
-  private points = new Map<string, MetricPoint>(); // keyed by (key, step): a resent point replaces the pending one
+  /** Per key, per step: a point logged again before it is written replaces the pending one. */
+  private points = new Map<string, Map<number, MetricPoint>>();
+  private pointCount = 0;
   private lines: { run_id: string; at: string; line: string; key: string }[] = [];
   private readonly lineKeyPrefix = randomBytes(8).toString("hex");
   private lineCount = 0;
@@ -38,19 +40,29 @@ export class DbRunLogger implements RunLogger {
 
   /** Points waiting to be written. */
   get pending(): number {
-    return this.points.size;
+    return this.pointCount;
   }
 
   metrics(step: number, values: Record<string, number>): Promise<void> {
     const wallTime = Date.now();
     for (const [key, value] of Object.entries(values)) {
       if (!Number.isFinite(value)) continue; // NaN/Inf are not plottable; the summary carries divergence
-      this.points.set(`${key}\u0000${step}`, { key, step, value, wallTime });
+      this.buffer({ key, step, value, wallTime });
     }
-    if (this.points.size >= BATCH && !this.writing) void this.flush().catch(() => {});
+    if (this.pointCount >= BATCH && !this.writing) void this.flush().catch(() => {});
     if (this.refused) return Promise.reject(this.refused);
-    if (this.points.size < HIGH_WATER) return ready;
+    if (this.pointCount < HIGH_WATER) return ready;
     return new Promise((resolve, reject) => this.drained.push({ resolve, reject }));
+  }
+
+  /** Adds a point to the buffer, unless `keep` and a point of that key and step already waits. */
+  private buffer(p: MetricPoint, keep = false): void {
+    let steps = this.points.get(p.key);
+    if (!steps) this.points.set(p.key, (steps = new Map()));
+    const size = steps.size;
+    if (keep && size > 0 && steps.has(p.step)) return;
+    steps.set(p.step, p);
+    this.pointCount += steps.size - size;
   }
 
   log(line: string): void {
@@ -81,13 +93,18 @@ export class DbRunLogger implements RunLogger {
   }
 
   private async drain(): Promise<void> {
-    while (this.points.size > 0 || this.lines.length > 0) {
+    while (this.pointCount > 0 || this.lines.length > 0) {
       const batch: MetricPoint[] = [];
-      for (const [id, p] of this.points) {
+      for (const [key, steps] of this.points) {
+        for (const [step, p] of steps) {
+          if (batch.length === BATCH) break;
+          batch.push(p);
+          steps.delete(step);
+        }
+        if (steps.size === 0) this.points.delete(key);
         if (batch.length === BATCH) break;
-        batch.push(p);
-        this.points.delete(id);
       }
+      this.pointCount -= batch.length;
       const lines = this.lines;
       this.lines = [];
       try {
@@ -98,10 +115,7 @@ export class DbRunLogger implements RunLogger {
         }
       } catch (err) {
         // Back in the buffer, unless the loop logged the same (key, step) again meanwhile.
-        for (const p of batch) {
-          const id = `${p.key}\u0000${p.step}`;
-          if (!this.points.has(id)) this.points.set(id, p);
-        }
+        for (const p of batch) this.buffer(p, true);
         this.lines = lines.concat(this.lines);
         throw err;
       }
@@ -111,7 +125,7 @@ export class DbRunLogger implements RunLogger {
 
   /** Wakes the loops waiting on a full buffer once it is below the high-water mark. */
   private release(): void {
-    if (this.points.size >= HIGH_WATER) return;
+    if (this.pointCount >= HIGH_WATER) return;
     const waiting = this.drained;
     this.drained = [];
     for (const w of waiting) w.resolve();
