@@ -59,7 +59,6 @@ export function writePoints(sql: Sql, runId: string, points: readonly MetricPoin
       select ${runId}::uuid, key, 0, 2147483647, -2147483648 from unnest(${keys}::text[]) as key
       on conflict (run_id, key) do update set count = s.count
       returning id, key, last_step`;
-    const ids = new Map(series.map((s) => [s.key, s.id]));
     // The usual batch only appends: every step past the series' last. Otherwise (a resent or overlapping batch)
     // the steps already stored in its range are read and left out.
     const revisited = series.filter((s) => byKey.get(s.key)![0]!.step <= s.last_step);
@@ -78,15 +77,19 @@ export function writePoints(sql: Sql, runId: string, points: readonly MetricPoin
       const seen = new Set(stored.map((r) => `${r.id}:${r.step}`));
       for (const s of revisited) byKey.set(s.key, byKey.get(s.key)!.filter((p) => !seen.has(`${s.id}:${p.step}`)));
     }
-    return insertPoints(tx as unknown as Sql, ids, byKey);
+    return insertPoints(tx as unknown as Sql, new Map(series.map((s) => [s.key, { id: s.id, lastStep: s.last_step }])), byKey);
   }) as Promise<number>;
 }
 
 /**
- * Inserts new points (per series id, in step order) as chunks, adds them to the rollups and to the series rows, in
- * one statement. Returns how many points there were.
+ * Inserts new points (per key, in step order) as chunks, adds them to the rollups and to the series rows, in one
+ * statement. `series` gives each key's series id and last stored step. Returns how many points there were.
  */
-async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<string, MetricPoint[]>): Promise<number> {
+async function insertPoints(
+  sql: Sql,
+  series: Map<string, { id: number; lastStep: number }>,
+  byKey: Map<string, MetricPoint[]>,
+): Promise<number> {
   // Flat arrays as a few parameters, whatever the batch's size: the statement's size and parse time stay constant.
   // Each chunk is a slice [lo, hi] of them (1-based); times go as whole ms after the batch's earliest.
   let since = Infinity;
@@ -95,11 +98,11 @@ async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<strin
   const values: number[] = [];
   const times: number[] = [];
   const chunks = { id: [] as number[], lo: [] as number[], hi: [] as number[] };
-  const series = { id: [] as number[], count: [] as number[], first: [] as number[], last: [] as number[] };
+  const extent = { id: [] as number[], count: [] as number[], first: [] as number[], last: [] as number[] };
   const rollups = new Rollups();
   for (const [key, list] of byKey) {
     if (list.length === 0) continue;
-    const id = ids.get(key)!;
+    const { id } = series.get(key)!;
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (i === 0 || blockStart(p.step) !== blockStart(list[i - 1]!.step)) {
@@ -113,14 +116,18 @@ async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<strin
       times.push(dt);
       rollups.add(id, p.step, p.value, dt);
     }
-    series.id.push(id);
-    series.count.push(list.length);
-    series.first.push(list[0]!.step);
-    series.last.push(list.at(-1)!.step);
+    extent.id.push(id);
+    extent.count.push(list.length);
+    extent.first.push(list[0]!.step);
+    extent.last.push(list.at(-1)!.step);
   }
   if (steps.length === 0) return 0;
   chunks.hi.push(steps.length);
-  const r = rollups.rows;
+  const r = rollups.finish().rows;
+  // A bucket that starts past its series' last stored step cannot exist yet: a plain insert, at half the cost of
+  // one that checks for a conflict. The others (each level's first bucket, and those of a revisited range) merge.
+  const lastSteps = new Map([...series.values()].map((s) => [s.id, s.lastStep]));
+  const merge = r.id.map((id, i) => r.bucket[i]! << shiftOf(r.level[i]!) <= lastSteps.get(id)!);
   await sql`
     with p as (
       select ${numbers(steps)}::int[] as steps, ${numbers(values)}::float8[] as vals, ${numbers(times)}::int[] as dts, to_timestamp(${since}::float8 / 1000) as since
@@ -128,11 +135,17 @@ async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<strin
       insert into metric_chunks (series_id, first_step, last_step, steps, vals, wall_time, wall_ms)
       select c.id, p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
       from p, unnest(${numbers(chunks.id)}::int[], ${numbers(chunks.lo)}::int[], ${numbers(chunks.hi)}::int[]) as c(id, lo, hi)
-    ), rollups as (
+    ), rollup as (
+      select id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond' as last_wall_time, merge
+      from p, unnest(${numbers(r.id)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[],
+        ${numbers(r.max)}::float8[], ${numbers(r.sum)}::float8[], ${numbers(r.count)}::int[], ${numbers(r.dt)}::int[], ${`{${merge.join(",")}}`}::bool[])
+        as u(id, level, bucket, min, max, sum, count, dt, merge)
+    ), fresh as (
+      insert into metric_rollups (series_id, level, bucket, min, max, sum, count, last_wall_time)
+      select id, level, bucket, min, max, sum, count, last_wall_time from rollup where not merge
+    ), merged as (
       insert into metric_rollups as r (series_id, level, bucket, min, max, sum, count, last_wall_time)
-      select id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond'
-      from p, unnest(${numbers(r.id)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[], ${numbers(r.max)}::float8[], ${numbers(r.sum)}::float8[],
-        ${numbers(r.count)}::int[], ${numbers(r.dt)}::int[]) as u(id, level, bucket, min, max, sum, count, dt)
+      select id, level, bucket, min, max, sum, count, last_wall_time from rollup where merge
       on conflict (series_id, level, bucket) do update set
         min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
         sum = r.sum + excluded.sum, count = r.count + excluded.count,
@@ -140,7 +153,7 @@ async function insertPoints(sql: Sql, ids: Map<string, number>, byKey: Map<strin
     )
     update metric_series as s set count = s.count + n.count,
       first_step = least(s.first_step, n.first_step), last_step = greatest(s.last_step, n.last_step)
-    from unnest(${numbers(series.id)}::int[], ${numbers(series.count)}::int[], ${numbers(series.first)}::int[], ${numbers(series.last)}::int[]) as n(id, count, first_step, last_step)
+    from unnest(${numbers(extent.id)}::int[], ${numbers(extent.count)}::int[], ${numbers(extent.first)}::int[], ${numbers(extent.last)}::int[]) as n(id, count, first_step, last_step)
     where s.id = n.id`;
   return steps.length;
 }
@@ -155,43 +168,56 @@ function numbers(values: number[]): string {
 }
 
 /**
- * A batch's rollup rows, summed here rather than in the database: a few operations per point in JS instead of
- * a row per point through the database's aggregation. Points come per series in step order, so each level's
- * buckets arrive one after another: one open bucket per level.
+ * A batch's rollup rows, summed here rather than in the database: a few operations per point in JS instead of a
+ * row per point through the database's aggregation. Points come per series in step order, so level 1's buckets
+ * arrive one after another (one open bucket), and each coarser level sums the rows of the level below.
  */
 class Rollups {
   readonly rows = { id: [] as number[], level: [] as number[], bucket: [] as number[], min: [] as number[], max: [] as number[], sum: [] as number[], count: [] as number[], dt: [] as number[] };
-  /** Index in `rows` of each level's open bucket (level L at L - 1), or -1. */
-  private open = new Array<number>(ROLLUP_LEVELS).fill(-1);
-  private series = -1;
 
   add(id: number, step: number, value: number, dt: number): void {
     const r = this.rows;
-    if (id !== this.series) {
-      this.open.fill(-1);
-      this.series = id;
-    }
-    for (let level = 1; level <= ROLLUP_LEVELS; level++) {
-      const bucket = step >> shiftOf(level);
-      let i = this.open[level - 1]!;
-      if (i < 0 || r.bucket[i] !== bucket) {
-        i = r.id.length;
-        this.open[level - 1] = i;
-        r.id.push(id);
-        r.level.push(level);
-        r.bucket.push(bucket);
-        r.min.push(value);
-        r.max.push(value);
-        r.sum.push(0);
-        r.count.push(0);
-        r.dt.push(dt);
+    const bucket = step >> FIRST_SHIFT;
+    const i = r.id.length - 1;
+    if (i < 0 || r.bucket[i] !== bucket || r.id[i] !== id) this.open(id, 1, bucket, value, value, value, 1, dt);
+    else this.merge(i, value, value, value, 1, dt);
+  }
+
+  /** Adds the coarser levels, each from the rows of the level below, once every point is in. */
+  finish(): this {
+    const r = this.rows;
+    for (let level = 2, from = 0; level <= ROLLUP_LEVELS; level++) {
+      const to = r.id.length;
+      for (let j = from; j < to; j++) {
+        const bucket = r.bucket[j]! >> LEVEL_SHIFT;
+        const i = r.id.length - 1;
+        if (i < to || r.bucket[i] !== bucket || r.id[i] !== r.id[j]) this.open(r.id[j]!, level, bucket, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
+        else this.merge(i, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
       }
-      if (value < r.min[i]!) r.min[i] = value;
-      if (value > r.max[i]!) r.max[i] = value;
-      r.sum[i]! += value;
-      r.count[i]!++;
-      if (dt > r.dt[i]!) r.dt[i] = dt;
+      from = to;
     }
+    return this;
+  }
+
+  private open(id: number, level: number, bucket: number, min: number, max: number, sum: number, count: number, dt: number): void {
+    const r = this.rows;
+    r.id.push(id);
+    r.level.push(level);
+    r.bucket.push(bucket);
+    r.min.push(min);
+    r.max.push(max);
+    r.sum.push(sum);
+    r.count.push(count);
+    r.dt.push(dt);
+  }
+
+  private merge(i: number, min: number, max: number, sum: number, count: number, dt: number): void {
+    const r = this.rows;
+    if (min < r.min[i]!) r.min[i] = min;
+    if (max > r.max[i]!) r.max[i] = max;
+    r.sum[i] = r.sum[i]! + sum;
+    r.count[i] = r.count[i]! + count;
+    if (dt > r.dt[i]!) r.dt[i] = dt;
   }
 }
 

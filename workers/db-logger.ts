@@ -18,9 +18,11 @@ const HIGH_WATER = 50_000;
 const ready = Promise.resolve();
 
 export class DbRunLogger implements RunLogger {
-  /** Per key, per step: a point logged again before it is written replaces the pending one. */
-  private points = new Map<string, Map<number, MetricPoint>>();
-  private pointCount = 0;
+  /** In logging order. A point logged again before it is written replaces the pending one (see `deduplicate`). */
+  private points: MetricPoint[] = [];
+  /** The highest step logged so far, and whether a step came at or below it (so points may repeat). */
+  private lastStep = -Infinity;
+  private revisited = false;
   private lines: { run_id: string; at: string; line: string; key: string }[] = [];
   private readonly lineKeyPrefix = randomBytes(8).toString("hex");
   private lineCount = 0;
@@ -40,29 +42,34 @@ export class DbRunLogger implements RunLogger {
 
   /** Points waiting to be written. */
   get pending(): number {
-    return this.pointCount;
+    return this.points.length;
   }
 
   metrics(step: number, values: Record<string, number>): Promise<void> {
     const wallTime = Date.now();
-    for (const [key, value] of Object.entries(values)) {
+    if (step <= this.lastStep) this.revisited = true;
+    else this.lastStep = step;
+    for (const key in values) {
+      const value = values[key]!;
       if (!Number.isFinite(value)) continue; // NaN/Inf are not plottable; the summary carries divergence
-      this.buffer({ key, step, value, wallTime });
+      this.points.push({ key, step, value, wallTime });
     }
-    if (this.pointCount >= BATCH && !this.writing) void this.flush().catch(() => {});
+    if (this.points.length >= BATCH && !this.writing) void this.flush().catch(() => {});
     if (this.refused) return Promise.reject(this.refused);
-    if (this.pointCount < HIGH_WATER) return ready;
+    if (this.points.length < HIGH_WATER) return ready;
     return new Promise((resolve, reject) => this.drained.push({ resolve, reject }));
   }
 
-  /** Adds a point to the buffer, unless `keep` and a point of that key and step already waits. */
-  private buffer(p: MetricPoint, keep = false): void {
-    let steps = this.points.get(p.key);
-    if (!steps) this.points.set(p.key, (steps = new Map()));
-    const size = steps.size;
-    if (keep && size > 0 && steps.has(p.step)) return;
-    steps.set(p.step, p);
-    this.pointCount += steps.size - size;
+  /**
+   * Keeps one point per (key, step), the one logged last, where a step was logged again. A training loop's steps
+   * only grow, usually: then this costs nothing.
+   */
+  private deduplicate(): void {
+    if (!this.revisited) return;
+    const latest = new Map<string, MetricPoint>();
+    for (const p of this.points) latest.set(`${p.key}\u0000${p.step}`, p);
+    this.points = [...latest.values()];
+    this.revisited = false;
   }
 
   log(line: string): void {
@@ -93,18 +100,9 @@ export class DbRunLogger implements RunLogger {
   }
 
   private async drain(): Promise<void> {
-    while (this.pointCount > 0 || this.lines.length > 0) {
-      const batch: MetricPoint[] = [];
-      for (const [key, steps] of this.points) {
-        for (const [step, p] of steps) {
-          if (batch.length === BATCH) break;
-          batch.push(p);
-          steps.delete(step);
-        }
-        if (steps.size === 0) this.points.delete(key);
-        if (batch.length === BATCH) break;
-      }
-      this.pointCount -= batch.length;
+    while (this.points.length > 0 || this.lines.length > 0) {
+      this.deduplicate();
+      const batch = this.points.splice(0, BATCH);
       const lines = this.lines;
       this.lines = [];
       try {
@@ -114,8 +112,9 @@ export class DbRunLogger implements RunLogger {
           await this.sql`insert into run_logs ${this.sql(lines, "run_id", "at", "line", "key")} on conflict (key) do nothing`;
         }
       } catch (err) {
-        // Back in the buffer, unless the loop logged the same (key, step) again meanwhile.
-        for (const p of batch) this.buffer(p, true);
+        // Back in the buffer, ahead of what the loop logged meanwhile (which wins over it where it repeats a point).
+        if (this.points.length > 0) this.revisited = true;
+        this.points = batch.concat(this.points);
         this.lines = lines.concat(this.lines);
         throw err;
       }
@@ -125,7 +124,7 @@ export class DbRunLogger implements RunLogger {
 
   /** Wakes the loops waiting on a full buffer once it is below the high-water mark. */
   private release(): void {
-    if (this.pointCount >= HIGH_WATER) return;
+    if (this.points.length >= HIGH_WATER) return;
     const waiting = this.drained;
     this.drained = [];
     for (const w of waiting) w.resolve();
