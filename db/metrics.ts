@@ -41,8 +41,8 @@ export interface MetricPoint {
  * stored is skipped and not counted again, so resending a batch (a retry after a lost reply) changes nothing.
  * `points` must not repeat a (key, step). Returns how many points were new.
  */
-export function writePoints(sql: Sql, runId: string, points: readonly MetricPoint[]): Promise<number> {
-  if (points.length === 0) return Promise.resolve(0);
+export async function writePoints(sql: Sql, runId: string, points: readonly MetricPoint[]): Promise<number> {
+  if (points.length === 0) return 0;
   const byKey = new Map<string, MetricPoint[]>();
   for (const p of points) {
     const list = byKey.get(p.key);
@@ -50,96 +50,109 @@ export function writePoints(sql: Sql, runId: string, points: readonly MetricPoin
     else byKey.set(p.key, [p]);
   }
   for (const list of byKey.values()) list.sort((a, b) => a.step - b.step);
-  const keys = [...byKey.keys()];
-  return sql.begin(async (tx) => {
-    // The batch's series, created if new (empty: first_step above last_step) and locked until commit, so no other
-    // write to them can slip between the check for stored points below and the insert.
-    const series = await tx<{ id: number; key: string; last_step: number }[]>`
-      insert into metric_series as s (run_id, key, count, first_step, last_step)
-      select ${runId}::uuid, key, 0, 2147483647, -2147483648 from unnest(${keys}::text[]) as key
-      on conflict (run_id, key) do update set count = s.count
-      returning id, key, last_step`;
-    // The usual batch only appends: every step past the series' last. Otherwise (a resent or overlapping batch)
-    // the steps already stored in its range are read and left out.
-    const revisited = series.filter((s) => byKey.get(s.key)![0]!.step <= s.last_step);
-    if (revisited.length > 0) {
-      const ranges = revisited.map((s) => {
-        const list = byKey.get(s.key)!;
-        return { id: s.id, from: list[0]!.step, to: list.at(-1)!.step };
-      });
-      const stored = await tx<{ id: number; step: number }[]>`
-        select r.id, p.step
-        from unnest(${ranges.map((r) => r.id)}::int[], ${ranges.map((r) => blockStart(r.from))}::int[],
-          ${ranges.map((r) => r.from)}::int[], ${ranges.map((r) => r.to)}::int[]) as r(id, block, lo, hi)
-        join metric_chunks c on c.series_id = r.id and c.first_step between r.block and r.hi
-        cross join lateral unnest(c.steps) as p(step)
-        where p.step between r.lo and r.hi`;
-      const seen = new Set(stored.map((r) => `${r.id}:${r.step}`));
-      for (const s of revisited) byKey.set(s.key, byKey.get(s.key)!.filter((p) => !seen.has(`${s.id}:${p.step}`)));
-    }
-    return insertPoints(tx as unknown as Sql, new Map(series.map((s) => [s.key, { id: s.id, lastStep: s.last_step }])), byKey);
-  }) as Promise<number>;
+  // The usual batch only appends: each key's steps all come after its series' last. One statement, no
+  // transaction, writes those keys (a small write on a connection held by a transaction can crash postgres.js
+  // when the server goes away, the moment a logger keeps writing through).
+  const appended = await insertPoints(sql, runId, byKey, false);
+  let count = 0;
+  for (const key of appended) count += byKey.get(key)!.length;
+  const revisited = new Map([...byKey].filter(([key]) => !appended.has(key)));
+  if (revisited.size === 0) return count;
+  // The others (a resent or overlapping batch): their series locked, the steps already stored in the batch's
+  // range are read and left out, the rest written, in one transaction.
+  return (await sql.begin(async (tx) => {
+    const keys = [...revisited.keys()];
+    const series = await tx<{ id: number; key: string }[]>`
+      select id, key from metric_series where run_id = ${runId} and key in ${tx(keys)} for update`;
+    const ranges = series.map((s) => {
+      const list = revisited.get(s.key)!;
+      return { id: s.id, key: s.key, from: list[0]!.step, to: list.at(-1)!.step };
+    });
+    const stored = await tx<{ id: number; step: number }[]>`
+      select r.id, p.step
+      from unnest(${numbers(ranges.map((r) => r.id))}::int[], ${numbers(ranges.map((r) => blockStart(r.from)))}::int[],
+        ${numbers(ranges.map((r) => r.from))}::int[], ${numbers(ranges.map((r) => r.to))}::int[]) as r(id, block, lo, hi)
+      join metric_chunks c on c.series_id = r.id and c.first_step between r.block and r.hi
+      cross join lateral unnest(c.steps) as p(step)
+      where p.step between r.lo and r.hi`;
+    const seen = new Set(stored.map((r) => `${r.id}:${r.step}`));
+    for (const r of ranges) revisited.set(r.key, revisited.get(r.key)!.filter((p) => !seen.has(`${r.id}:${p.step}`)));
+    for (const [key, list] of revisited) if (list.length === 0) revisited.delete(key);
+    await insertPoints(tx as unknown as Sql, runId, revisited, true);
+    for (const list of revisited.values()) count += list.length;
+    return count;
+  })) as number;
 }
 
 /**
- * Inserts new points (per key, in step order) as chunks, adds them to the rollups and to the series rows, in one
- * statement. `series` gives each key's series id and last stored step. Returns how many points there were.
+ * Inserts points (per key, in step order) as chunks, adds them to the rollups and to the series rows (created if
+ * new), in one statement. Without `checked`, a key is written only if its points all come after its series' last
+ * stored step, checked on the series row the statement locks; with `checked` (points known to be new, series
+ * locked by the caller), every key is. Returns the keys written.
  */
-async function insertPoints(
-  sql: Sql,
-  series: Map<string, { id: number; lastStep: number }>,
-  byKey: Map<string, MetricPoint[]>,
-): Promise<number> {
+async function insertPoints(sql: Sql, runId: string, byKey: Map<string, MetricPoint[]>, checked: boolean): Promise<Set<string>> {
   // Flat arrays as a few parameters, whatever the batch's size: the statement's size and parse time stay constant.
-  // Each chunk is a slice [lo, hi] of them (1-based); times go as whole ms after the batch's earliest.
+  // Each chunk is a slice [lo, hi] of them (1-based) for the key at index k; times go as whole ms after the
+  // batch's earliest.
   let since = Infinity;
   for (const list of byKey.values()) for (const p of list) since = Math.min(since, p.wallTime);
   const steps: number[] = [];
   const values: number[] = [];
   const times: number[] = [];
-  const chunks = { id: [] as number[], lo: [] as number[], hi: [] as number[] };
-  const extent = { id: [] as number[], count: [] as number[], first: [] as number[], last: [] as number[] };
+  const chunks = { k: [] as number[], lo: [] as number[], hi: [] as number[] };
+  const series = { key: [] as string[], count: [] as number[], first: [] as number[], last: [] as number[] };
   const rollups = new Rollups();
   for (const [key, list] of byKey) {
-    if (list.length === 0) continue;
-    const { id } = series.get(key)!;
+    const k = series.key.push(key);
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (i === 0 || blockStart(p.step) !== blockStart(list[i - 1]!.step)) {
         if (chunks.lo.length > 0) chunks.hi.push(steps.length);
-        chunks.id.push(id);
+        chunks.k.push(k);
         chunks.lo.push(steps.length + 1);
       }
       const dt = Math.round(p.wallTime - since);
       steps.push(p.step);
       values.push(p.value);
       times.push(dt);
-      rollups.add(id, p.step, p.value, dt);
+      rollups.add(k, p.step, p.value, dt);
     }
-    extent.id.push(id);
-    extent.count.push(list.length);
-    extent.first.push(list[0]!.step);
-    extent.last.push(list.at(-1)!.step);
+    series.count.push(list.length);
+    series.first.push(list[0]!.step);
+    series.last.push(list.at(-1)!.step);
   }
-  if (steps.length === 0) return 0;
+  if (steps.length === 0) return new Set();
   chunks.hi.push(steps.length);
   const r = rollups.finish().rows;
-  // A bucket that starts past its series' last stored step cannot exist yet: a plain insert, at half the cost of
-  // one that checks for a conflict. The others (each level's first bucket, and those of a revisited range) merge.
-  const lastSteps = new Map([...series.values()].map((s) => [s.id, s.lastStep]));
-  const merge = r.id.map((id, i) => r.bucket[i]! << shiftOf(r.level[i]!) <= lastSteps.get(id)!);
-  await sql`
-    with p as (
-      select ${numbers(steps)}::int[] as steps, ${numbers(values)}::float8[] as vals, ${numbers(times)}::int[] as dts, to_timestamp(${since}::float8 / 1000) as since
+  // A bucket that starts at or after its key's first new step cannot hold a stored point when the batch only
+  // appends: a plain insert, at half the cost of one that checks for a conflict. The others merge.
+  const merge = r.k.map((k, i) => checked || r.bucket[i]! << shiftOf(r.level[i]!) < series.first[k - 1]!);
+  const written = await sql<{ key: string }[]>`
+    with series as (
+      insert into metric_series as s (run_id, key, count, first_step, last_step)
+      select ${runId}::uuid, key, count, first_step, last_step
+      from unnest(${series.key}::text[], ${numbers(series.count)}::int[], ${numbers(series.first)}::int[], ${numbers(series.last)}::int[])
+        as n(key, count, first_step, last_step)
+      on conflict (run_id, key) do update set count = s.count + excluded.count,
+        first_step = least(s.first_step, excluded.first_step), last_step = greatest(s.last_step, excluded.last_step)
+      where ${checked}::bool or excluded.first_step > s.last_step
+      returning id, key
+    ), written as (
+      select k, id from unnest(${series.key}::text[]) with ordinality as n(key, k) join series using (key)
+    ), p as (
+      select ${numbers(steps)}::int[] as steps, ${numbers(values)}::float8[] as vals, ${numbers(times)}::int[] as dts,
+        to_timestamp(${since}::float8 / 1000) as since
     ), chunks as (
       insert into metric_chunks (series_id, first_step, last_step, steps, vals, wall_time, wall_ms)
-      select c.id, p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
-      from p, unnest(${numbers(chunks.id)}::int[], ${numbers(chunks.lo)}::int[], ${numbers(chunks.hi)}::int[]) as c(id, lo, hi)
+      select w.id, p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
+      from p, unnest(${numbers(chunks.k)}::int[], ${numbers(chunks.lo)}::int[], ${numbers(chunks.hi)}::int[]) as c(k, lo, hi)
+      join written w using (k)
     ), rollup as (
-      select id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond' as last_wall_time, merge
-      from p, unnest(${numbers(r.id)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[],
+      select w.id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond' as last_wall_time, merge
+      from p, unnest(${numbers(r.k)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[],
         ${numbers(r.max)}::float8[], ${numbers(r.sum)}::float8[], ${numbers(r.count)}::int[], ${numbers(r.dt)}::int[], ${`{${merge.join(",")}}`}::bool[])
-        as u(id, level, bucket, min, max, sum, count, dt, merge)
+        as u(k, level, bucket, min, max, sum, count, dt, merge)
+      join written w using (k)
     ), fresh as (
       insert into metric_rollups (series_id, level, bucket, min, max, sum, count, last_wall_time)
       select id, level, bucket, min, max, sum, count, last_wall_time from rollup where not merge
@@ -151,11 +164,8 @@ async function insertPoints(
         sum = r.sum + excluded.sum, count = r.count + excluded.count,
         last_wall_time = greatest(r.last_wall_time, excluded.last_wall_time)
     )
-    update metric_series as s set count = s.count + n.count,
-      first_step = least(s.first_step, n.first_step), last_step = greatest(s.last_step, n.last_step)
-    from unnest(${numbers(extent.id)}::int[], ${numbers(extent.count)}::int[], ${numbers(extent.first)}::int[], ${numbers(extent.last)}::int[]) as n(id, count, first_step, last_step)
-    where s.id = n.id`;
-  return steps.length;
+    select key from series`;
+  return new Set(written.map((w) => w.key));
 }
 
 /**
@@ -173,13 +183,14 @@ function numbers(values: number[]): string {
  * arrive one after another (one open bucket), and each coarser level sums the rows of the level below.
  */
 class Rollups {
-  readonly rows = { id: [] as number[], level: [] as number[], bucket: [] as number[], min: [] as number[], max: [] as number[], sum: [] as number[], count: [] as number[], dt: [] as number[] };
+  /** Per row: the index of its key in the batch, its level and bucket, and what it sums. */
+  readonly rows = { k: [] as number[], level: [] as number[], bucket: [] as number[], min: [] as number[], max: [] as number[], sum: [] as number[], count: [] as number[], dt: [] as number[] };
 
-  add(id: number, step: number, value: number, dt: number): void {
+  add(k: number, step: number, value: number, dt: number): void {
     const r = this.rows;
     const bucket = step >> FIRST_SHIFT;
-    const i = r.id.length - 1;
-    if (i < 0 || r.bucket[i] !== bucket || r.id[i] !== id) this.open(id, 1, bucket, value, value, value, 1, dt);
+    const i = r.k.length - 1;
+    if (i < 0 || r.bucket[i] !== bucket || r.k[i] !== k) this.open(k, 1, bucket, value, value, value, 1, dt);
     else this.merge(i, value, value, value, 1, dt);
   }
 
@@ -187,11 +198,11 @@ class Rollups {
   finish(): this {
     const r = this.rows;
     for (let level = 2, from = 0; level <= ROLLUP_LEVELS; level++) {
-      const to = r.id.length;
+      const to = r.k.length;
       for (let j = from; j < to; j++) {
         const bucket = r.bucket[j]! >> LEVEL_SHIFT;
-        const i = r.id.length - 1;
-        if (i < to || r.bucket[i] !== bucket || r.id[i] !== r.id[j]) this.open(r.id[j]!, level, bucket, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
+        const i = r.k.length - 1;
+        if (i < to || r.bucket[i] !== bucket || r.k[i] !== r.k[j]) this.open(r.k[j]!, level, bucket, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
         else this.merge(i, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
       }
       from = to;
@@ -199,9 +210,9 @@ class Rollups {
     return this;
   }
 
-  private open(id: number, level: number, bucket: number, min: number, max: number, sum: number, count: number, dt: number): void {
+  private open(k: number, level: number, bucket: number, min: number, max: number, sum: number, count: number, dt: number): void {
     const r = this.rows;
-    r.id.push(id);
+    r.k.push(k);
     r.level.push(level);
     r.bucket.push(bucket);
     r.min.push(min);

@@ -200,17 +200,18 @@ describe("ingestion", () => {
 
   test("the logger retries a write whose reply was lost, without duplicates, and bounds its buffer", { timeout: 120_000 }, async () => {
     const runId = await newRun();
-    // A connection that drops right after the database committed the second batch of points (each batch is one
-    // transaction).
+    // A connection that drops right after the database committed the second batch of points.
     let metricWrites = 0;
     const flaky = new Proxy(sql, {
-      get(target, prop, receiver) {
-        if (prop !== "begin") return Reflect.get(target, prop, receiver);
-        return async (...args: Parameters<Sql["begin"]>) => {
-          const result = await target.begin(...args);
-          if (++metricWrites === 2) throw Object.assign(new Error("connection reset after commit"), { code: "ECONNRESET" });
-          return result;
-        };
+      apply(target, self, args: unknown[]) {
+        const result = Reflect.apply(target, self, args);
+        const strings = args[0] as TemplateStringsArray | undefined;
+        if (!strings?.raw || !strings.join("").includes("insert into metric_chunks")) return result;
+        if (++metricWrites !== 2) return result;
+        return (async () => {
+          await result;
+          throw Object.assign(new Error("connection reset after commit"), { code: "ECONNRESET" });
+        })();
       },
     }) as Sql;
     const logger = new DbRunLogger(flaky, runId, new AbortController().signal);
