@@ -143,13 +143,13 @@ async function bench(url: string, args: Args, where: string): Promise<Record<str
     await sql`create temp table bench_chunks (like metric_chunks including all) with (toast_tuple_target = 8160)`;
     await sql`create temp table bench_rollups (like metric_rollups including all)`;
     await sql`
-      insert into bench_chunks
+      insert into bench_chunks (series_id, first_step, last_step, steps, vals, wall_time, wall_ms)
       select k, b, least(b + ${CHUNK_STEPS - 1}::int, ${steps - 1}::int), s.steps, s.vals, now(), s.ms
       from generate_series(1, ${series}::int) as k, generate_series(0, ${steps - 1}::int, ${CHUNK_STEPS}::int) as b,
         lateral (select array_agg(i) as steps, array_agg(random()) as vals, array_agg(0) as ms
           from generate_series(b, least(b + ${CHUNK_STEPS - 1}::int, ${steps - 1}::int)) as i) as s`;
     await sql`
-      insert into bench_rollups
+      insert into bench_rollups (series_id, level, bucket, min, max, sum, count, last_wall_time)
       select k, level, bucket, 0, 1, 0.5, 1, now()
       from generate_series(1, ${series}::int) as k, generate_series(1, ${ROLLUP_LEVELS}::int) as level,
         generate_series(0, (${steps - 1}::int) >> (2 + 2 * level)) as bucket`;
