@@ -1,20 +1,31 @@
 /**
- * Metric series storage: raw points plus multi-resolution rollups, written together by one statement per batch,
- * so a chart of any series and range costs a bounded number of rows however long the run.
+ * Metric series storage: points in chunks plus multi-resolution rollups, written together by one statement per
+ * batch, so ingestion costs a few dozen rows per 10,000 points and a chart of any series and range costs a
+ * bounded number of rows however long the run.
+ *
+ * A series (a run's key) is a `metric_series` row with an integer id. Its points live in `metric_chunks`: one row
+ * holds the points one write brought for one aligned block of CHUNK_STEPS steps, as arrays in step order.
  *
  * Rollup level L (1…ROLLUP_LEVELS) covers 4^(L+1) steps per row: 16, 64, 256, … 65,536. A chart of a range R in B
  * buckets reads the coarsest level whose rows are no wider than R/B, hence at most ~4·B rows; below 16 steps per
- * bucket it reads the raw points (at most ~16·B of them).
+ * bucket it reads the points themselves (at most ~16·B of them, from ~B/8 chunks).
  */
 import type { Sql } from "./client";
 
 export const ROLLUP_LEVELS = 7;
 const FIRST_SHIFT = 4; // level 1: 2^4 = 16 steps per row
 const LEVEL_SHIFT = 2; // each level 2^2 = 4 times wider than the one below
+/** Steps per chunk block (a power of two): at most 128 points, about 2 KB, one heap row without TOAST. */
+export const CHUNK_STEPS = 128;
 
 /** log2 of the steps per row at a level (0: the points themselves). */
 function shiftOf(level: number): number {
   return level === 0 ? 0 : FIRST_SHIFT + (level - 1) * LEVEL_SHIFT;
+}
+
+/** The first step of the chunk block holding `step`: chunks holding steps ≥ s have first_step ≥ blockStart(s). */
+function blockStart(step: number): number {
+  return Math.floor(step / CHUNK_STEPS) * CHUNK_STEPS;
 }
 
 export interface MetricPoint {
@@ -26,78 +37,199 @@ export interface MetricPoint {
 }
 
 /**
- * Inserts one run's points and folds them into its rollups and series rows, in one statement. A point whose
- * (key, step) is already stored is skipped and not counted again, so resending a batch (a retry after a lost
- * reply) changes nothing. `points` must not repeat a (key, step). Returns how many points were new.
+ * Stores one run's points and folds them into its rollups and series rows. A point whose (key, step) is already
+ * stored is skipped and not counted again, so resending a batch (a retry after a lost reply) changes nothing.
+ * `points` must not repeat a (key, step). Returns how many points were new.
  */
 export async function writePoints(sql: Sql, runId: string, points: readonly MetricPoint[]): Promise<number> {
   if (points.length === 0) return 0;
-  // Arrays as parameters, not values per row: the statement's size and parse time stay constant. Each array costs
-  // its parsing, so keys go as indexes into the batch's distinct keys and times as whole ms after the first.
-  const distinctKeys = [...new Set(points.map((p) => p.key))];
-  const keyIndex = new Map(distinctKeys.map((k, i) => [k, i + 1]));
-  const since = points.reduce((t, p) => Math.min(t, p.wallTime), Infinity);
-  const keys = points.map((p) => keyIndex.get(p.key)!);
-  const steps = points.map((p) => p.step);
-  const values = points.map((p) => p.value);
-  const times = points.map((p) => Math.round(p.wallTime - since));
-  const input = sql`
-    select ${runId}::uuid as run_id, (${distinctKeys}::text[])[k] as key, step, value,
-      to_timestamp((${since}::float8 + dt) / 1000) as wall_time
-    from unnest(${keys}::int[], ${steps}::int[], ${values}::float8[], ${times}::int[]) as p(k, step, value, dt)`;
-  try {
-    // The usual case, a batch of new points: a plain insert, twice as fast as one that checks each row for a
-    // conflict. A point already stored fails the whole statement, and nothing of it is written…
-    const [row] = await sql<{ n: number }[]>`
-      with input as (${input}),
-      inserted as (insert into metrics (run_id, key, step, value, wall_time) select * from input)
-      ${foldIntoRollups(sql, runId, sql`input`)}`;
-    return row!.n;
-  } catch (err) {
-    if ((err as { code?: string }).code !== "23505") throw err;
+  const byKey = new Map<string, MetricPoint[]>();
+  for (const p of points) {
+    const list = byKey.get(p.key);
+    if (list) list.push(p);
+    else byKey.set(p.key, [p]);
   }
-  // …so a resent batch is written again point by point, its stored points skipped and left out of the rollups.
-  const [row] = await sql<{ n: number }[]>`
-    with inserted as (
-      insert into metrics (run_id, key, step, value, wall_time) ${input}
-      on conflict (run_id, key, step) do nothing
-      returning key, step, value, wall_time
-    )
-    ${foldIntoRollups(sql, runId, sql`inserted`)}`;
-  return row!.n;
+  for (const list of byKey.values()) list.sort((a, b) => a.step - b.step);
+  // The usual batch only appends: each key's steps all come after its series' last. One statement, no
+  // transaction, writes those keys (a small write on a connection held by a transaction can crash postgres.js
+  // when the server goes away, the moment a logger keeps writing through).
+  const appended = await insertPoints(sql, runId, byKey, false);
+  let count = 0;
+  for (const key of appended) count += byKey.get(key)!.length;
+  const revisited = new Map([...byKey].filter(([key]) => !appended.has(key)));
+  if (revisited.size === 0) return count;
+  // The others (a resent or overlapping batch): their series locked, the steps already stored in the batch's
+  // range are read and left out, the rest written, in one transaction.
+  return (await sql.begin(async (tx) => {
+    const keys = [...revisited.keys()];
+    const series = await tx<{ id: number; key: string }[]>`
+      select id, key from metric_series where run_id = ${runId} and key in ${tx(keys)} for update`;
+    const ranges = series.map((s) => {
+      const list = revisited.get(s.key)!;
+      return { id: s.id, key: s.key, from: list[0]!.step, to: list.at(-1)!.step };
+    });
+    const stored = await tx<{ id: number; step: number }[]>`
+      select r.id, p.step
+      from unnest(${numbers(ranges.map((r) => r.id))}::int[], ${numbers(ranges.map((r) => blockStart(r.from)))}::int[],
+        ${numbers(ranges.map((r) => r.from))}::int[], ${numbers(ranges.map((r) => r.to))}::int[]) as r(id, block, lo, hi)
+      join metric_chunks c on c.series_id = r.id and c.first_step between r.block and r.hi
+      cross join lateral unnest(c.steps) as p(step)
+      where p.step between r.lo and r.hi`;
+    const seen = new Set(stored.map((r) => `${r.id}:${r.step}`));
+    for (const r of ranges) revisited.set(r.key, revisited.get(r.key)!.filter((p) => !seen.has(`${r.id}:${p.step}`)));
+    for (const [key, list] of revisited) if (list.length === 0) revisited.delete(key);
+    await insertPoints(tx as unknown as Sql, runId, revisited, true);
+    for (const list of revisited.values()) count += list.length;
+    return count;
+  })) as number;
 }
 
 /**
- * The rest of writePoints' statement: adds the points of CTE `source` to the rollups (level 1 from the points,
- * the coarser levels from level 1) and to the series rows; selects how many points there were as `n`.
+ * Inserts points (per key, in step order) as chunks, adds them to the rollups and to the series rows (created if
+ * new), in one statement. Without `checked`, a key is written only if its points all come after its series' last
+ * stored step, checked on the series row the statement locks; with `checked` (points known to be new, series
+ * locked by the caller), every key is. Returns the keys written.
  */
-function foldIntoRollups(sql: Sql, runId: string, source: ReturnType<Sql>) {
-  return sql`
-    , level1 as (
-      select key, step >> ${FIRST_SHIFT}::int as bucket, min(value) as min, max(value) as max, sum(value) as sum,
-        count(*)::int as count, min(step) as first_step, max(step) as last_step, max(wall_time) as last_wall_time
-      from ${source} group by 1, 2
-    ), rolled as (
-      select key, 1 as level, bucket, min, max, sum, count, last_wall_time from level1
-      union all
-      select key, level, bucket >> ((level - 1) * ${LEVEL_SHIFT}::int), min(min), max(max), sum(sum), sum(count)::int, max(last_wall_time)
-      from level1, generate_series(2, ${ROLLUP_LEVELS}::int) as level
-      group by 1, 2, 3
-    ), rollups as (
-      insert into metric_rollups as r (run_id, key, level, bucket, min, max, sum, count, last_wall_time)
-      select ${runId}::uuid, key, level, bucket, min, max, sum, count, last_wall_time from rolled
-      on conflict (run_id, key, level, bucket) do update set
+async function insertPoints(sql: Sql, runId: string, byKey: Map<string, MetricPoint[]>, checked: boolean): Promise<Set<string>> {
+  // Flat arrays as a few parameters, whatever the batch's size: the statement's size and parse time stay constant.
+  // Each chunk is a slice [lo, hi] of them (1-based) for the key at index k; times go as whole ms after the
+  // batch's earliest.
+  let since = Infinity;
+  for (const list of byKey.values()) for (const p of list) since = Math.min(since, p.wallTime);
+  const steps: number[] = [];
+  const values: number[] = [];
+  const times: number[] = [];
+  const chunks = { k: [] as number[], lo: [] as number[], hi: [] as number[] };
+  const series = { key: [] as string[], count: [] as number[], first: [] as number[], last: [] as number[] };
+  const rollups = new Rollups();
+  for (const [key, list] of byKey) {
+    const k = series.key.push(key);
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      if (i === 0 || blockStart(p.step) !== blockStart(list[i - 1]!.step)) {
+        if (chunks.lo.length > 0) chunks.hi.push(steps.length);
+        chunks.k.push(k);
+        chunks.lo.push(steps.length + 1);
+      }
+      const dt = Math.round(p.wallTime - since);
+      steps.push(p.step);
+      values.push(p.value);
+      times.push(dt);
+      rollups.add(k, p.step, p.value, dt);
+    }
+    series.count.push(list.length);
+    series.first.push(list[0]!.step);
+    series.last.push(list.at(-1)!.step);
+  }
+  if (steps.length === 0) return new Set();
+  chunks.hi.push(steps.length);
+  const r = rollups.finish().rows;
+  // A bucket that starts at or after its key's first new step cannot hold a stored point when the batch only
+  // appends: a plain insert, at half the cost of one that checks for a conflict. The others merge.
+  const merge = r.k.map((k, i) => checked || r.bucket[i]! << shiftOf(r.level[i]!) < series.first[k - 1]!);
+  const written = await sql<{ key: string }[]>`
+    with series as (
+      insert into metric_series as s (run_id, key, count, first_step, last_step)
+      select ${runId}::uuid, key, count, first_step, last_step
+      from unnest(${series.key}::text[], ${numbers(series.count)}::int[], ${numbers(series.first)}::int[], ${numbers(series.last)}::int[])
+        as n(key, count, first_step, last_step)
+      on conflict (run_id, key) do update set count = s.count + excluded.count,
+        first_step = least(s.first_step, excluded.first_step), last_step = greatest(s.last_step, excluded.last_step)
+      where ${checked}::bool or excluded.first_step > s.last_step
+      returning id, key
+    ), written as (
+      select k, id from unnest(${series.key}::text[]) with ordinality as n(key, k) join series using (key)
+    ), p as (
+      select ${numbers(steps)}::int[] as steps, ${numbers(values)}::float8[] as vals, ${numbers(times)}::int[] as dts,
+        to_timestamp(${since}::float8 / 1000) as since
+    ), chunks as (
+      insert into metric_chunks (series_id, first_step, last_step, steps, vals, wall_time, wall_ms)
+      select w.id, p.steps[lo], p.steps[hi], p.steps[lo:hi], p.vals[lo:hi], p.since, p.dts[lo:hi]
+      from p, unnest(${numbers(chunks.k)}::int[], ${numbers(chunks.lo)}::int[], ${numbers(chunks.hi)}::int[]) as c(k, lo, hi)
+      join written w using (k)
+    ), rollup as (
+      select w.id, level, bucket, min, max, sum, count, p.since + dt * interval '1 millisecond' as last_wall_time, merge
+      from p, unnest(${numbers(r.k)}::int[], ${numbers(r.level)}::int[], ${numbers(r.bucket)}::int[], ${numbers(r.min)}::float8[],
+        ${numbers(r.max)}::float8[], ${numbers(r.sum)}::float8[], ${numbers(r.count)}::int[], ${numbers(r.dt)}::int[], ${`{${merge.join(",")}}`}::bool[])
+        as u(k, level, bucket, min, max, sum, count, dt, merge)
+      join written w using (k)
+    ), fresh as (
+      insert into metric_rollups (series_id, level, bucket, min, max, sum, count, last_wall_time)
+      select id, level, bucket, min, max, sum, count, last_wall_time from rollup where not merge
+    ), merged as (
+      insert into metric_rollups as r (series_id, level, bucket, min, max, sum, count, last_wall_time)
+      select id, level, bucket, min, max, sum, count, last_wall_time from rollup where merge
+      on conflict (series_id, level, bucket) do update set
         min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
         sum = r.sum + excluded.sum, count = r.count + excluded.count,
         last_wall_time = greatest(r.last_wall_time, excluded.last_wall_time)
-    ), series as (
-      insert into metric_series as s (run_id, key, count, first_step, last_step)
-      select ${runId}::uuid, key, sum(count), min(first_step), max(last_step) from level1 group by key
-      on conflict (run_id, key) do update set
-        count = s.count + excluded.count,
-        first_step = least(s.first_step, excluded.first_step), last_step = greatest(s.last_step, excluded.last_step)
     )
-    select coalesce(sum(count), 0)::int as n from level1`;
+    select key from series`;
+  return new Set(written.map((w) => w.key));
+}
+
+/**
+ * A number array as Postgres' array literal, for a parameter cast to int[] or float8[]: one join instead of
+ * postgres.js quoting and escaping each element, the larger part of a batch's cost in the client. JS prints each
+ * number in its shortest form that reads back exactly.
+ */
+function numbers(values: number[]): string {
+  return `{${values.join(",")}}`;
+}
+
+/**
+ * A batch's rollup rows, summed here rather than in the database: a few operations per point in JS instead of a
+ * row per point through the database's aggregation. Points come per series in step order, so level 1's buckets
+ * arrive one after another (one open bucket), and each coarser level sums the rows of the level below.
+ */
+class Rollups {
+  /** Per row: the index of its key in the batch, its level and bucket, and what it sums. */
+  readonly rows = { k: [] as number[], level: [] as number[], bucket: [] as number[], min: [] as number[], max: [] as number[], sum: [] as number[], count: [] as number[], dt: [] as number[] };
+
+  add(k: number, step: number, value: number, dt: number): void {
+    const r = this.rows;
+    const bucket = step >> FIRST_SHIFT;
+    const i = r.k.length - 1;
+    if (i < 0 || r.bucket[i] !== bucket || r.k[i] !== k) this.open(k, 1, bucket, value, value, value, 1, dt);
+    else this.merge(i, value, value, value, 1, dt);
+  }
+
+  /** Adds the coarser levels, each from the rows of the level below, once every point is in. */
+  finish(): this {
+    const r = this.rows;
+    for (let level = 2, from = 0; level <= ROLLUP_LEVELS; level++) {
+      const to = r.k.length;
+      for (let j = from; j < to; j++) {
+        const bucket = r.bucket[j]! >> LEVEL_SHIFT;
+        const i = r.k.length - 1;
+        if (i < to || r.bucket[i] !== bucket || r.k[i] !== r.k[j]) this.open(r.k[j]!, level, bucket, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
+        else this.merge(i, r.min[j]!, r.max[j]!, r.sum[j]!, r.count[j]!, r.dt[j]!);
+      }
+      from = to;
+    }
+    return this;
+  }
+
+  private open(k: number, level: number, bucket: number, min: number, max: number, sum: number, count: number, dt: number): void {
+    const r = this.rows;
+    r.k.push(k);
+    r.level.push(level);
+    r.bucket.push(bucket);
+    r.min.push(min);
+    r.max.push(max);
+    r.sum.push(sum);
+    r.count.push(count);
+    r.dt.push(dt);
+  }
+
+  private merge(i: number, min: number, max: number, sum: number, count: number, dt: number): void {
+    const r = this.rows;
+    if (min < r.min[i]!) r.min[i] = min;
+    if (max > r.max[i]!) r.max[i] = max;
+    r.sum[i] = r.sum[i]! + sum;
+    r.count[i] = r.count[i]! + count;
+    if (dt > r.dt[i]!) r.dt[i] = dt;
+  }
 }
 
 /** A chart point: the steps [step, step + width) of one bucket, with their extremes and mean. */
@@ -145,8 +277,8 @@ export function bucketPlan(span: number, maxBuckets: number): { width: number; l
 
 /** A series downsampled to buckets that keep each one's min and max, read from the rollups where it pays. */
 export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView | null> {
-  const [series] = await sql<{ count: number; first_step: number; last_step: number }[]>`
-    select count, first_step, last_step from metric_series where run_id = ${q.runId} and key = ${q.key}`;
+  const [series] = await sql<{ id: number; count: number; first_step: number; last_step: number }[]>`
+    select id, count, first_step, last_step from metric_series where run_id = ${q.runId} and key = ${q.key}`;
   if (!series) return null;
   const start = Math.max(q.from ?? series.first_step, series.first_step);
   const end = Math.min(q.to ?? series.last_step, series.last_step);
@@ -161,8 +293,9 @@ export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView |
   if (level === 0) {
     rows = await sql<Row[]>`
       select floor(step / ${width}::float8)::int as b, min(value) as min, max(value) as max, sum(value) as sum, count(*)::int as count,
-        extract(epoch from max(wall_time)) * 1000 as wall_ms
-      from metrics where run_id = ${q.runId} and key = ${q.key} and step between ${from} and ${to}
+        extract(epoch from max(c.wall_time + p.ms * interval '1 millisecond')) * 1000 as wall_ms
+      from metric_chunks c cross join lateral unnest(c.steps, c.vals, c.wall_ms) as p(step, value, ms)
+      where c.series_id = ${series.id} and c.first_step between ${blockStart(from)} and ${to} and p.step between ${from} and ${to}
       group by 1 order by 1`;
   } else {
     const shift = shiftOf(level);
@@ -171,7 +304,7 @@ export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView |
       select floor(bucket / ${perBucket}::float8)::int as b, min(min) as min, max(max) as max, sum(sum) as sum, sum(count)::int as count,
         extract(epoch from max(last_wall_time)) * 1000 as wall_ms
       from metric_rollups
-      where run_id = ${q.runId} and key = ${q.key} and level = ${level} and bucket between ${from >> shift} and ${to >> shift}
+      where series_id = ${series.id} and level = ${level} and bucket between ${from >> shift} and ${to >> shift}
       group by 1 order by 1`;
   }
   return {
@@ -182,9 +315,13 @@ export async function readSeries(sql: Sql, q: SeriesQuery): Promise<SeriesView |
 
 /** The keys a run has logged, with each series' size. */
 export async function seriesOf(sql: Sql, runId: string): Promise<{ key: string; total: number; lastStep: number }[]> {
-  const rows = await sql<{ key: string; count: number; last_step: number }[]>`
-    select key, count, last_step from metric_series where run_id = ${runId} order by key`;
-  return rows.map((r) => ({ key: r.key, total: r.count, lastStep: r.last_step }));
+  return (await seriesRows(sql, runId)).map(({ key, total, lastStep }) => ({ key, total, lastStep }));
+}
+
+async function seriesRows(sql: Sql, runId: string) {
+  const rows = await sql<{ id: number; key: string; count: number; last_step: number }[]>`
+    select id, key, count, last_step from metric_series where run_id = ${runId} order by key`;
+  return rows.map((r) => ({ id: r.id, key: r.key, total: r.count, lastStep: r.last_step }));
 }
 
 export interface Tail {
@@ -201,14 +338,24 @@ export interface Tail {
  * does not know yet), up to `limit` per key.
  */
 export async function readTails(sql: Sql, runId: string, after: Record<string, number>, limit: number): Promise<Tail[]> {
-  const keys = await seriesOf(sql, runId);
+  const keys = await seriesRows(sql, runId);
   const changed = keys.filter((k) => !(k.key in after) || k.lastStep > after[k.key]!);
   if (changed.length === 0) return [];
+  const afters = changed.map((k) => after[k.key] ?? -2147483648);
+  // The chunks to unnest: from the block of `after` up to the first_step of the (limit+1)-th chunk starting past
+  // it. Each of those chunks starts with a new point, so they hold the limit+1 first new points, and no chunk
+  // further on can hold a smaller step (a chunk's steps are all ≥ its first_step).
   const rows = await sql<{ key: string; step: number; value: number }[]>`
     select k.key, m.step, m.value
-    from unnest(${changed.map((k) => k.key)}::text[], ${changed.map((k) => after[k.key] ?? -2147483648)}::int[]) as k(key, after)
+    from unnest(${changed.map((k) => k.id)}::int[], ${changed.map((k) => k.key)}::text[], ${afters}::int[],
+      ${afters.map(blockStart)}::int[]) as k(id, key, after, block)
     cross join lateral (
-      select step, value from metrics where run_id = ${runId} and key = k.key and step > k.after order by step limit ${limit + 1}
+      select p.step, p.value
+      from metric_chunks c cross join lateral unnest(c.steps, c.vals) as p(step, value)
+      where c.series_id = k.id and p.step > k.after and c.first_step >= k.block and c.first_step <= coalesce((
+        select first_step from metric_chunks where series_id = k.id and first_step > k.after order by first_step offset ${limit} limit 1
+      ), 2147483647)
+      order by p.step limit ${limit + 1}
     ) m
     order by k.key, m.step`;
   const byKey = new Map<string, { step: number; value: number }[]>();

@@ -12,6 +12,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  pgView,
   primaryKey,
   smallint,
   text,
@@ -130,47 +131,69 @@ export const sweeps = pgTable(
 );
 
 /**
- * One row per (run, key, step): the first write of a point wins, so a retried batch never duplicates.
- * Charts read the rollups below, not these rows; these serve zoomed-in detail and live tails.
- * No foreign key here or on the rollups: its check per inserted row would cost more than the insert itself.
- * `metric_series` (one row per key) holds the key to `runs`, and a trigger deletes a run's points with the run.
- * In these three tables `key` has the "C" collation (set in the migration): the keys compare byte by byte.
+ * One row per series (a run's key): its integer id, which the points and rollups are keyed by instead of
+ * (run, key), and its size and extent, kept with every write so a chart knows its range at once. It holds the
+ * key to `runs`; deleting a series deletes its chunks and rollups by a trigger (set in the migration), as they
+ * have no foreign key. `key` has the "C" collation (set in the migration): keys compare byte by byte.
  */
-export const metrics = pgTable(
-  "metrics",
-  {
-    runId: uuid("run_id").notNull(),
-    key: text("key").notNull(),
-    step: integer("step").notNull(),
-    value: doublePrecision("value").notNull(),
-    wallTime: timestamp("wall_time", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.runId, t.key, t.step] })],
-);
-
-/** One row per series: its size and extent, kept with every write so a chart knows its range at once. */
 export const metricSeries = pgTable(
   "metric_series",
   {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
     runId: uuid("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
     key: text("key").notNull(),
     count: integer("count").notNull(),
     firstStep: integer("first_step").notNull(),
     lastStep: integer("last_step").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.key] })],
+  (t) => [uniqueIndex("metric_series_run_key_idx").on(t.runId, t.key)],
 );
+
+/**
+ * A series' points, stored in chunks: one row holds the points one write brought for one aligned block of
+ * CHUNK_STEPS steps (db/metrics.ts), as parallel arrays in step order. A 10,000-point batch is a few dozen rows
+ * instead of 10,000, which is what makes ingestion cheap. Chunks of one block written at different times may
+ * interleave, but never share a step: the writer skips points already stored. Wall times are ms after the
+ * chunk's `wall_time`. Rows stay in the heap page, uncompressed (storage settings in the migration).
+ * The `metrics` view below unnests them into one row per point.
+ */
+export const metricChunks = pgTable(
+  "metric_chunks",
+  {
+    seriesId: integer("series_id").notNull(),
+    firstStep: integer("first_step").notNull(),
+    lastStep: integer("last_step").notNull(),
+    steps: integer("steps").array().notNull(),
+    vals: doublePrecision("vals").array().notNull(),
+    wallTime: timestamp("wall_time", { withTimezone: true }).notNull(),
+    wallMs: integer("wall_ms").array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.seriesId, t.firstStep] })],
+);
+
+/**
+ * Every stored point, one row each (run, key, step, value, wall time): a view over `metric_chunks` (created in the
+ * migration) for the readers that want points one by one, such as the CSV export and the dashboards. Charts read
+ * the rollups, and live tails the chunks directly (db/metrics.ts).
+ */
+export const metrics = pgView("metrics", {
+  runId: uuid("run_id").notNull(),
+  key: text("key").notNull(),
+  step: integer("step").notNull(),
+  value: doublePrecision("value").notNull(),
+  wallTime: timestamp("wall_time", { withTimezone: true }).notNull(),
+}).existing();
 
 /**
  * Multi-resolution rollups of each series: at level L (1–7) a row covers the w = 4^(L+1) steps [bucket·w, (bucket+1)·w)
  * and keeps their min, max, sum and count, so a chart of any range reads at most ~4 rows per bucket it draws.
- * Updated by the same statement that inserts the points.
+ * Updated by the same statement that inserts the points. No foreign key: its check per upserted row would cost
+ * about as much as the upsert.
  */
 export const metricRollups = pgTable(
   "metric_rollups",
   {
-    runId: uuid("run_id").notNull(),
-    key: text("key").notNull(),
+    seriesId: integer("series_id").notNull(),
     level: smallint("level").notNull(),
     bucket: integer("bucket").notNull(),
     min: doublePrecision("min").notNull(),
@@ -180,7 +203,7 @@ export const metricRollups = pgTable(
     /** When the bucket's latest point was logged: charts against wall-clock time. */
     lastWallTime: timestamp("last_wall_time", { withTimezone: true }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
+  (t) => [primaryKey({ columns: [t.seriesId, t.level, t.bucket] })],
 );
 
 export const media = pgTable(

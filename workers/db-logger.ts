@@ -18,7 +18,11 @@ const HIGH_WATER = 50_000;
 const ready = Promise.resolve();
 
 export class DbRunLogger implements RunLogger {
-  private points = new Map<string, MetricPoint>(); // keyed by (key, step): a resent point replaces the pending one
+  /** In logging order. A point logged again before it is written replaces the pending one (see `deduplicate`). */
+  private points: MetricPoint[] = [];
+  /** The highest step logged so far, and whether a step came at or below it (so points may repeat). */
+  private lastStep = -Infinity;
+  private revisited = false;
   private lines: { run_id: string; at: string; line: string; key: string }[] = [];
   private readonly lineKeyPrefix = randomBytes(8).toString("hex");
   private lineCount = 0;
@@ -38,19 +42,34 @@ export class DbRunLogger implements RunLogger {
 
   /** Points waiting to be written. */
   get pending(): number {
-    return this.points.size;
+    return this.points.length;
   }
 
   metrics(step: number, values: Record<string, number>): Promise<void> {
     const wallTime = Date.now();
-    for (const [key, value] of Object.entries(values)) {
+    if (step <= this.lastStep) this.revisited = true;
+    else this.lastStep = step;
+    for (const key in values) {
+      const value = values[key]!;
       if (!Number.isFinite(value)) continue; // NaN/Inf are not plottable; the summary carries divergence
-      this.points.set(`${key}\u0000${step}`, { key, step, value, wallTime });
+      this.points.push({ key, step, value, wallTime });
     }
-    if (this.points.size >= BATCH && !this.writing) void this.flush().catch(() => {});
+    if (this.points.length >= BATCH && !this.writing) void this.flush().catch(() => {});
     if (this.refused) return Promise.reject(this.refused);
-    if (this.points.size < HIGH_WATER) return ready;
+    if (this.points.length < HIGH_WATER) return ready;
     return new Promise((resolve, reject) => this.drained.push({ resolve, reject }));
+  }
+
+  /**
+   * Keeps one point per (key, step), the one logged last, where a step was logged again. A training loop's steps
+   * only grow, usually: then this costs nothing.
+   */
+  private deduplicate(): void {
+    if (!this.revisited) return;
+    const latest = new Map<string, MetricPoint>();
+    for (const p of this.points) latest.set(`${p.key}\u0000${p.step}`, p);
+    this.points = [...latest.values()];
+    this.revisited = false;
   }
 
   log(line: string): void {
@@ -81,13 +100,9 @@ export class DbRunLogger implements RunLogger {
   }
 
   private async drain(): Promise<void> {
-    while (this.points.size > 0 || this.lines.length > 0) {
-      const batch: MetricPoint[] = [];
-      for (const [id, p] of this.points) {
-        if (batch.length === BATCH) break;
-        batch.push(p);
-        this.points.delete(id);
-      }
+    while (this.points.length > 0 || this.lines.length > 0) {
+      this.deduplicate();
+      const batch = this.points.splice(0, BATCH);
       const lines = this.lines;
       this.lines = [];
       try {
@@ -97,11 +112,9 @@ export class DbRunLogger implements RunLogger {
           await this.sql`insert into run_logs ${this.sql(lines, "run_id", "at", "line", "key")} on conflict (key) do nothing`;
         }
       } catch (err) {
-        // Back in the buffer, unless the loop logged the same (key, step) again meanwhile.
-        for (const p of batch) {
-          const id = `${p.key}\u0000${p.step}`;
-          if (!this.points.has(id)) this.points.set(id, p);
-        }
+        // Back in the buffer, ahead of what the loop logged meanwhile (which wins over it where it repeats a point).
+        if (this.points.length > 0) this.revisited = true;
+        this.points = batch.concat(this.points);
         this.lines = lines.concat(this.lines);
         throw err;
       }
@@ -111,7 +124,7 @@ export class DbRunLogger implements RunLogger {
 
   /** Wakes the loops waiting on a full buffer once it is below the high-water mark. */
   private release(): void {
-    if (this.points.size >= HIGH_WATER) return;
+    if (this.points.length >= HIGH_WATER) return;
     const waiting = this.drained;
     this.drained = [];
     for (const w of waiting) w.resolve();

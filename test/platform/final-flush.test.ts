@@ -33,9 +33,13 @@ test("a run whose metrics cannot be written ends failed, not finished", { timeou
   // The database refuses this run's metric points (a statement error, not an outage: no retry helps).
   await sql.unsafe(`
     create function refuse_points() returns trigger language plpgsql as $$
-    begin raise exception 'metric points refused for this test'; end $$;
-    create trigger refuse_points before insert on metrics for each row
-      when (new.run_id = '${runId}') execute function refuse_points();`);
+    begin
+      if exists (select from metric_series where id = new.series_id and run_id = '${runId}') then
+        raise exception 'metric points refused for this test';
+      end if;
+      return new;
+    end $$;
+    create trigger refuse_points before insert on metric_chunks for each row execute function refuse_points();`);
 
   const worker = spawnWorker(database.url);
   try {

@@ -157,11 +157,45 @@ describe("incremental reads", () => {
   });
 });
 
+describe("chunks", () => {
+  test("points written in scattered batches interleave in their blocks and read back exactly", async () => {
+    const runId = await newRun();
+    // Every step of 0–2,999 but a few, in shuffled batches of 100: each 128-step block holds many small chunks
+    // whose step ranges overlap.
+    const steps = Array.from({ length: 3000 }, (_, i) => i).filter((s) => s % 101 !== 7);
+    const points = series("train/loss", steps, 13);
+    await writeAll(runId, shuffled(points, 3), 100);
+    const [chunks] = await sql<{ n: number; widest: number }[]>`
+      select count(*)::int as n, max(c.last_step - c.first_step)::int as widest from metric_chunks c
+      join metric_series s on s.id = c.series_id where s.run_id = ${runId}`;
+    assert.ok(chunks!.n > 500, `${chunks!.n} chunks`);
+    assert.ok(chunks!.widest < 128, "no chunk leaves its block");
+    const stored = await sql<{ step: number; value: number }[]>`select step, value from metrics where run_id = ${runId} order by step`;
+    assert.deepEqual(stored.map((r) => [r.step, r.value]), points.map((p) => [p.step, p.value]));
+
+    // Live reads from anywhere, including mid-block and before the first point, with a limit: exactly the next points.
+    for (const [afterStep, limit] of [[-1, 50], [999, 300], [1234, 10], [2990, 100], [5000, 10]] as const) {
+      const expected = points.filter((p) => p.step > afterStep);
+      const tails = await readTails(sql, runId, { "train/loss": afterStep }, limit);
+      if (expected.length === 0) {
+        assert.deepEqual(tails, []);
+        continue;
+      }
+      assert.deepEqual(tails[0]!.points, expected.slice(0, limit).map((p) => ({ step: p.step, value: p.value })), `after ${afterStep}`);
+      assert.equal(tails[0]!.more, expected.length > limit);
+    }
+    // Resending any of those batches stores nothing.
+    assert.equal(await writePoints(sql, runId, shuffled(points, 3).slice(0, 100)), 0);
+    assert.equal((await readSeries(sql, { runId, key: "train/loss", maxBuckets: 10 }))!.total, points.length);
+  });
+});
+
 describe("ingestion", () => {
   async function stored(runId: string) {
     const [raw] = await sql<{ n: number }[]>`select count(*)::int as n from metrics where run_id = ${runId}`;
     const levels = await sql<{ level: number; n: number }[]>`
-      select level, sum(count)::int as n from metric_rollups where run_id = ${runId} group by level order by level`;
+      select level, sum(count)::int as n from metric_rollups
+      where series_id in (select id from metric_series where run_id = ${runId}) group by level order by level`;
     const [series] = await sql<{ n: number }[]>`select coalesce(sum(count), 0)::int as n from metric_series where run_id = ${runId}`;
     return { raw: raw!.n, rollups: levels.map((l) => l.n), series: series!.n, levels: levels.length };
   }
@@ -190,7 +224,24 @@ describe("ingestion", () => {
     await writePoints(sql, keep, series("train/loss", [1, 2], 12));
     await sql`delete from runs where id = ${runId}`;
     assert.deepEqual(await stored(runId), { raw: 0, rollups: [], series: 0, levels: 0 });
+    const [orphans] = await sql<{ chunks: number; rollups: number }[]>`
+      select (select count(*) from metric_chunks where series_id not in (select id from metric_series))::int as chunks,
+        (select count(*) from metric_rollups where series_id not in (select id from metric_series))::int as rollups`;
+    assert.deepEqual({ ...orphans }, { chunks: 0, rollups: 0 }, "no chunk or rollup outlives its series");
     assert.equal((await stored(keep)).raw, 2);
+  });
+
+  test("a point logged again before it is written replaces the pending one", async () => {
+    const runId = await newRun();
+    const logger = new DbRunLogger(sql, runId, new AbortController().signal);
+    await logger.metrics(1, { "train/loss": 1, "train/lr": 0.1 });
+    await logger.metrics(2, { "train/loss": 2 });
+    await logger.metrics(1, { "train/loss": 10 }); // step 1 again: its loss replaces the pending one
+    await logger.metrics(2, { "train/lr": 0.2 }); // the same step, another key: both kept
+    await logger.close();
+    const rows = await sql<{ key: string; step: number; value: number }[]>`
+      select key, step, value from metrics where run_id = ${runId} order by key, step`;
+    assert.deepEqual(rows.map((r) => [r.key, r.step, r.value]), [["train/loss", 1, 10], ["train/loss", 2, 2], ["train/lr", 1, 0.1], ["train/lr", 2, 0.2]]);
   });
 
   test("the logger retries a write whose reply was lost, without duplicates, and bounds its buffer", { timeout: 120_000 }, async () => {
@@ -201,7 +252,7 @@ describe("ingestion", () => {
       apply(target, self, args: unknown[]) {
         const result = Reflect.apply(target, self, args);
         const strings = args[0] as TemplateStringsArray | undefined;
-        if (!strings?.raw || !strings.join("").includes("insert into metrics")) return result;
+        if (!strings?.raw || !strings.join("").includes("insert into metric_chunks")) return result;
         if (++metricWrites !== 2) return result;
         return (async () => {
           await result;

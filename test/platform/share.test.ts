@@ -7,9 +7,10 @@ import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { createDb } from "../../db/client";
+import { writePoints } from "../../db/metrics";
 import { researchPlan, seedResearchPlan } from "../../db/plan";
 import { createBoss } from "../../db/queue";
-import { media, metrics, runs, users, type Role } from "../../db/schema";
+import { media, runs, users, type Role } from "../../db/schema";
 import { hashPassword } from "../../server/auth/password";
 import { markdownToHtml } from "../../server/markdown";
 import { appRouter } from "../../server/routers";
@@ -29,7 +30,7 @@ const fixture = { shownA: "", shownB: "", hidden: "", mediaA: 0, mediaHidden: 0 
 
 async function makeRun(name: string, summary: Record<string, number>, shade: number) {
   const [run] = await services.db.insert(runs).values({ kind: "heal-eval", name, status: "finished", config: {}, summary }).returning();
-  await services.db.insert(metrics).values(Array.from({ length: 30 }, (_, i) => ({ runId: run!.id, key: "train/loss", step: i + 1, value: 1 / (i + 1 + shade) })));
+  await writePoints(services.sql, run!.id, Array.from({ length: 30 }, (_, i) => ({ key: "train/loss", step: i + 1, value: 1 / (i + 1 + shade), wallTime: Date.now() })));
   const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: shade, g: 0, b: 0 } } }).png().toBuffer();
   const [image] = await services.db.insert(media).values({ runId: run!.id, key: "heatmap", step: 30, png, caption: `${name} heatmap` }).returning();
   return { id: run!.id, mediaId: image!.id };
