@@ -6,8 +6,9 @@
 import { TRPCError } from "@trpc/server";
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import type { Database } from "../db/client";
-import { dashboards, media, metrics, milestoneRuns, milestones, runs, users, type MilestoneStatus } from "../db/schema";
+import type { Database, Sql } from "../db/client";
+import { readSeries } from "../db/metrics";
+import { dashboards, media, milestoneRuns, milestones, runs, users, type MilestoneStatus } from "../db/schema";
 import type { Column, LeaderboardRow } from "./leaderboard";
 import { loadLeaderboard } from "./routers/leaderboards";
 
@@ -87,19 +88,15 @@ export interface LoadedDashboard {
   updatedAt: Date;
 }
 
+/** Buckets per run in a chart panel. */
+const CHART_BUCKETS = 400;
+
 const runSummaryColumns = { id: runs.id, name: runs.name, kind: runs.kind, status: runs.status, summary: runs.summary };
 
 async function runSummaries(db: Database, ids: string[]): Promise<Map<string, RunSummary>> {
   if (!ids.length) return new Map();
   const rows = await db.select(runSummaryColumns).from(runs).where(inArray(runs.id, ids));
   return new Map(rows.map((r) => [r.id, r]));
-}
-
-/** Keeps at most `max` points of a series, evenly spaced, always including the last one. */
-function thin<T>(points: T[], max: number): T[] {
-  if (points.length <= max) return points;
-  const stride = points.length / max;
-  return [...Array.from({ length: max - 1 }, (_, i) => points[Math.floor(i * stride)]!), points[points.length - 1]!];
 }
 
 /** Milestones with their owner and linked runs (the evidence), in week order. */
@@ -166,7 +163,7 @@ export function parsePanels(stored: unknown): Panel[] {
   return parsed.success ? parsed.data : [];
 }
 
-export async function loadDashboard(db: Database, id: string): Promise<LoadedDashboard> {
+export async function loadDashboard({ db, sql }: { db: Database; sql: Sql }, id: string): Promise<LoadedDashboard> {
   const row = await db.query.dashboards.findFirst({ where: eq(dashboards.id, id) });
   if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "no such dashboard" });
   const panels = parsePanels(row.panels);
@@ -179,17 +176,20 @@ export async function loadDashboard(db: Database, id: string): Promise<LoadedDas
           return { type: "runs", title: p.title || "Runs", columns: summaryColumns(rows, p.keys), runs: rows };
         }
         case "chart": {
-          const points = await db
-            .select({ runId: metrics.runId, step: metrics.step, value: metrics.value })
-            .from(metrics)
-            .where(and(inArray(metrics.runId, p.runIds), eq(metrics.key, p.metric)))
-            .orderBy(asc(metrics.runId), asc(metrics.step));
-          const series = p.runIds.flatMap((runId) => {
-            const run = summaries.get(runId);
-            if (!run) return [];
-            const own = points.filter((pt) => pt.runId === runId).map(({ step, value }) => ({ step, value }));
-            return [{ runId, runName: run.name, points: thin(own, 400) }];
-          });
+          // Bounded whatever the series' length: at most CHART_BUCKETS bucket means per run, from the rollups.
+          const series = await Promise.all(
+            p.runIds.flatMap((runId) => {
+              const run = summaries.get(runId);
+              if (!run) return [];
+              return [
+                readSeries(sql, { runId, key: p.metric, maxBuckets: CHART_BUCKETS }).then((view) => ({
+                  runId,
+                  runName: run.name,
+                  points: (view?.points ?? []).map(({ step, value }) => ({ step, value })),
+                })),
+              ];
+            }),
+          );
           return { type: "chart", title: p.title || p.metric, metric: p.metric, series };
         }
         case "gallery": {

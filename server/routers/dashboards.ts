@@ -19,7 +19,7 @@ export const dashboardsRouter = router({
     return rows.map(({ panels, ...d }) => ({ ...d, panelCount: parsePanels(panels).length }));
   }),
 
-  get: protectedProcedure.input(byId).query(({ ctx, input }) => loadDashboard(ctx.db, input.id)),
+  get: protectedProcedure.input(byId).query(({ ctx, input }) => loadDashboard(ctx, input.id)),
 
   create: memberProcedure.input(dashboardInput).mutation(async ({ ctx, input }) => {
     await checkPanels(ctx.db, input.panels);
@@ -43,5 +43,5 @@ export const dashboardsRouter = router({
   }),
 
   /** The report: a self-contained HTML file and its Markdown. */
-  report: protectedProcedure.input(byId).query(async ({ ctx, input }) => dashboardReport(ctx.db, await loadDashboard(ctx.db, input.id))),
+  report: protectedProcedure.input(byId).query(async ({ ctx, input }) => dashboardReport(ctx.db, await loadDashboard(ctx, input.id))),
 });

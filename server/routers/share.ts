@@ -60,6 +60,6 @@ export const shareRouter = router({
   /** What a share link shows: its dashboard's loaded panels. No account needed. */
   view: publicProcedure.input(z.object({ token: z.string().max(200) })).query(async ({ ctx, input }) => {
     const { dashboardId, expiresAt } = await openShareLink(ctx.db, input.token);
-    return { dashboard: await loadDashboard(ctx.db, dashboardId), expiresAt };
+    return { dashboard: await loadDashboard(ctx, dashboardId), expiresAt };
   }),
 });

@@ -202,6 +202,19 @@ describe("dashboards", () => {
     assert.ok(milestone?.type === "milestone" && milestone.milestone?.week === 4);
   });
 
+  test("a chart panel of a long series reads a bounded number of buckets and keeps its extent", async () => {
+    const [run] = await services.db.insert(runs).values({ kind: "ddpm-train", name: "long run", status: "finished", config: {} }).returning();
+    const n = 20_000;
+    await writePoints(services.sql, run!.id, Array.from({ length: n }, (_, i) => ({ key: "train/loss", step: i, value: i === 12_345 ? 99 : 1, wallTime: Date.now() })));
+    const { id } = await (await as("member")).dashboards.create({ title: "long", body: "", panels: [{ type: "chart", runIds: [run!.id], metric: "train/loss" }] });
+    const [chart] = (await (await as("viewer")).dashboards.get({ id })).loaded;
+    assert.ok(chart?.type === "chart");
+    const points = chart.series[0]!.points;
+    assert.ok(points.length > 100 && points.length <= 400, `${points.length} points`);
+    assert.equal(points[0]!.step, 0);
+    assert.ok(points.some((p) => p.value > 1), "the spike's bucket stands out");
+  });
+
   test("chosen columns and image keys narrow what a panel, and its share link, shows", async () => {
     const member = await as("member");
     const { id } = await member.dashboards.create({
