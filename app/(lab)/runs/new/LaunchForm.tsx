@@ -399,10 +399,10 @@ function ConfigField({
           value={String(value)}
           onChange={onChange}
           datasets={choices?.datasets}
+          schemaDefault={s.default}
           loading={choicesLoading}
           describedBy={describedBy}
           invalid={!!error}
-          required={field.required}
         />
       ) : (
         <textarea

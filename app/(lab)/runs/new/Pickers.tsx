@@ -15,14 +15,19 @@ interface InputProps {
   onChange: (value: string) => void;
   describedBy: string;
   invalid: boolean;
-  required: boolean;
 }
 
-export function RunPicker({ field, choices, loading, ...p }: InputProps & { field: string; choices: LaunchChoices["runs"][string] | undefined; loading: boolean }) {
+export function RunPicker({
+  field,
+  choices,
+  loading,
+  required,
+  ...p
+}: InputProps & { field: string; choices: LaunchChoices["runs"][string] | undefined; loading: boolean; required: boolean }) {
   const runs = choices ?? [];
   const known = !p.value || runs.some((r) => r.id === p.value);
   return (
-    <select id={p.id} value={p.value} onChange={(e) => p.onChange(e.target.value)} aria-invalid={p.invalid} aria-describedby={p.describedBy} aria-required={p.required || undefined}>
+    <select id={p.id} value={p.value} onChange={(e) => p.onChange(e.target.value)} aria-invalid={p.invalid} aria-describedby={p.describedBy} aria-required={required || undefined}>
       <option value="">{loading ? "loading runs…" : runs.length ? "choose a run…" : `no finished run can be the ${field} yet`}</option>
       {!known && <option value={p.value}>{p.value} (not a finished run of a fitting kind)</option>}
       {runs.map((r) => (
@@ -48,7 +53,14 @@ function parseData(text: string): DataSource | null {
 
 const SYNTHETIC = "synthetic";
 
-export function DataPicker({ datasets, loading, ...p }: InputProps & { datasets: LaunchChoices["datasets"] | undefined; loading: boolean }) {
+export function DataPicker({
+  datasets,
+  loading,
+  schemaDefault,
+  ...p
+}: InputProps & { datasets: LaunchChoices["datasets"] | undefined; loading: boolean; schemaDefault: unknown }) {
+  // The schema's default data source supplies the synthetic inputs' placeholders.
+  const defaults = (schemaDefault as { synthetic?: { count?: number; seed?: number } } | undefined)?.synthetic ?? {};
   const data = parseData(p.value) ?? { synthetic: {} };
   const choice = "folder" in data ? data.folder : SYNTHETIC;
   const folders = datasets ?? [];
@@ -65,7 +77,7 @@ export function DataPicker({ datasets, loading, ...p }: InputProps & { datasets:
       <select
         id={p.id}
         value={choice}
-        onChange={(e) => emit(e.target.value === SYNTHETIC ? { synthetic: { count: 400, seed: 0 } } : { folder: e.target.value })}
+        onChange={(e) => emit(e.target.value === SYNTHETIC ? { synthetic: {} } : { folder: e.target.value })}
         aria-invalid={p.invalid}
         aria-describedby={p.describedBy}
       >
@@ -87,7 +99,7 @@ export function DataPicker({ datasets, loading, ...p }: InputProps & { datasets:
                 step={1}
                 min={key === "count" ? 4 : 0}
                 value={synthetic[key] === undefined ? "" : String(synthetic[key])}
-                placeholder={key === "count" ? "400" : "0"}
+                placeholder={String(defaults[key] ?? "")}
                 onChange={(e) => setSynthetic(key, e.target.value)}
                 aria-label={`synthetic ${key}`}
               />
