@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Locator, Page } from "playwright-core";
+import { defaultHealOptions } from "../../workers/ml/heal-defaults";
 import { eventually } from "../helpers/db";
 import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp } from "../helpers/e2e-app";
 
@@ -198,7 +199,7 @@ test("a sweep of evaluations over both teachers feeds the leaderboard, which sor
     assert.equal(teacherIds.length, 2, "needs the teacher sweep");
     await page.goto("/runs/new?mode=sweep");
     const form = page.getByRole("form", { name: "Launch a run" });
-    await chooseKind(form, "heal-eval", "t0", "50");
+    await chooseKind(form, "heal-eval", "t0", String(defaultHealOptions.t0));
     await form.getByLabel("Name").fill("samplers");
     // The teacher is picked from the finished ddpm-train runs: exactly the sweep's two teachers.
     const teacherPicker = form.getByLabel("teacherRunId", { exact: true });

@@ -11,7 +11,7 @@ import { makeSchedule, qSample } from "../../workers/ml/diffusion/schedule";
 import { DDIMScheduler, DDPMScheduler, spacedTimesteps } from "../../workers/ml/diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "../../workers/ml/diffusion/sample";
 import { NoiseGenerator, gaussian } from "../../workers/ml/random";
-import { healAndScore, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur } from "../../workers/ml/heal";
+import { healAndScore, healBatch, healNoise, makeHealScheduler, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
 
 const ready = initBackend();
@@ -229,4 +229,26 @@ test("the dark residual counts only pixels darker than their healing; steps and 
   assert.equal(defaultSteps("ddpm", 50), 50);
   assert.equal(defaultSeeds(1), defaultHealOptions.seeds);
   assert.equal(defaultSeeds(10), 1);
+});
+
+test("several seeds: the heatmap is the residual of the heals' mean, not the mean of their residuals", async () => {
+  await ready;
+  const net = randomNet(5);
+  const s = makeSchedule("linear");
+  const model: EpsilonModel = (x, t) => net.apply(x, t);
+  const images = [0, 1].map((i) => ({ id: `img-${i}`, image: Float32Array.from({ length: 256 }, (_, k) => ((k * (i + 5)) % 13) / 13) }));
+  const options = { ...defaultHealOptions, t0: 200, seeds: 3, seed: 7, smoothSigma: 0, batchSize: 2 };
+  const [result] = await healAndScore(model, s, images, 16, 1, options);
+  const scheduler = makeHealScheduler(s, options);
+  const y = tf.tensor4d(images.flatMap((i) => Array.from(i.image, (v) => 2 * v - 1)), [2, 16, 16, 1]);
+  const heals: tf.Tensor4D[] = [];
+  for (let k = 0; k < options.seeds; k++) heals.push((await healBatch(model, scheduler, y, healNoise(options.seed, k, images.map((i) => i.id)))).healed);
+  const ofMean = tf.tidy(() => residualMap(y, tf.addN(heals).div(options.seeds) as tf.Tensor4D, "dark").slice([0], [1]));
+  const meanOf = tf.tidy(() => tf.addN(heals.map((h) => residualMap(y, h, "dark"))).div(options.seeds).slice([0], [1]));
+  const expected = (await ofMean.data()) as Float32Array;
+  result!.heatmap.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5, `pixel ${i}: ${v} vs ${expected[i]}`));
+  // The two rules differ wherever the heals disagree in sign, so this test tells them apart.
+  assert.ok(Math.abs(tf.sum(tf.sub(meanOf, ofMean)).arraySync() as number) > 1e-3);
+  tf.dispose([y, ofMean, meanOf, ...heals]);
+  net.dispose();
 });

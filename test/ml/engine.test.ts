@@ -29,9 +29,9 @@ test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const bits = async (t: tf.Tensor) => new Uint32Array(((await t.data()) as Float32Array).slice().buffer);
 
-test("a checkpoint round-trips exactly, as bytes and as a folder", async () => {
+test("a checkpoint round-trips exactly, as bytes and as a folder (with the attention block)", async () => {
   await ready;
-  const net = new UNet({ channels: 1, width: 4, depth: 3 }, 5);
+  const net = new UNet({ channels: 1, width: 4, depth: 3, attention: true }, 5);
   let i = 0;
   for (const v of net.variables.values()) v.assign(tf.tidy(() => gaussian(v.shape, 100 + i++).mul(0.1)));
   const meta: CheckpointMeta = {
@@ -64,6 +64,31 @@ test("a checkpoint round-trips exactly, as bytes and as a folder", async () => {
   await assert.rejects(loadCheckpointDir(path.join(scratch, "missing")), /cannot read/);
   for (const m of [net, fromBytes.model, fromDir.model]) m.dispose();
   x.dispose();
+});
+
+test("the attention block starts as the identity: a fresh net with it computes what the same net without it does", async () => {
+  await ready;
+  const plain = new UNet({ channels: 1, width: 4, depth: 3 }, 6);
+  const withAttention = new UNet({ ...plain.config, attention: true }, 6);
+  // Random values everywhere but the attention block, so the comparison is not between two zero outputs.
+  let i = 0;
+  for (const [name, v] of plain.variables) {
+    v.assign(tf.tidy(() => gaussian(v.shape, 200 + i++).mul(0.1)));
+    withAttention.variables.get(name)!.assign(v);
+  }
+  assert.ok(withAttention.parameterCount > plain.parameterCount);
+  const x = gaussian([2, 16, 16, 1], 10) as tf.Tensor4D;
+  const a = plain.apply(x, [5, 600]);
+  const b = withAttention.apply(x, [5, 600]);
+  assert.ok(tf.max(tf.abs(a)).arraySync() as number > 0.01);
+  assert.ok((tf.max(tf.abs(tf.sub(a, b))).arraySync() as number) < 1e-5);
+  // Once its output projection is non-zero, it changes the output.
+  withAttention.variables.get("mid.attn.out.w")!.assign(tf.onesLike(withAttention.variables.get("mid.attn.out.w")!).mul(0.1));
+  const c = withAttention.apply(x, [5, 600]);
+  assert.ok((tf.max(tf.abs(tf.sub(a, c))).arraySync() as number) > 1e-3);
+  tf.dispose([x, a, b, c]);
+  plain.dispose();
+  withAttention.dispose();
 });
 
 test("a tiny DDPM trained on synthetic normal concrete detects cracks better than chance", async () => {

@@ -102,6 +102,8 @@ export const ddpmTrainConfig = z
     /** UNet channels at full resolution and number of resolution levels. */
     width: z.number().int().min(4).max(128).default(16),
     depth: z.number().int().min(1).max(6).default(4),
+    /** A self-attention block at the lowest resolution. */
+    attention: z.boolean().default(false),
     ema: z.number().min(0).max(0.99999).default(0.995),
     /** Train on random crop × crop windows (0 = whole images). */
     crop: z.number().int().min(0).max(256).default(32),

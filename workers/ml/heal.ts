@@ -2,7 +2,7 @@
  * Healing and anomaly scoring: noise a test image y part-way, x_t₀ = √ᾱ_t₀ y + √(1 − ᾱ_t₀) ε
  * (Ho et al. Eq. 4), run the reverse process back to x̂_0 with a DDPM or DDIM scheduler; what the model of
  * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = the residual (|y − x̂_0|, or
- * only where y is darker than x̂_0) averaged over channels and over K noise seeds, optionally
+ * only where y is darker than x̂_0) of x̂_0 averaged over K noise seeds, averaged over channels, optionally
  * Gaussian-smoothed; image score = mean of the top-k % heatmap pixels. Images are healed in batches; each
  * image's noise depends only on (seed, its id, k), so its result does not depend on which images share its
  * batch.
@@ -53,7 +53,7 @@ export interface HealInput {
 
 export interface HealResult {
   id: string;
-  /** x̂_0 of the first seed, size × size × channels in [0, 1]. */
+  /** x̂_0 averaged over the seeds, size × size × channels in [0, 1]. */
   healed: Float32Array;
   /** size × size residual in [0, 1] (after averaging and smoothing). */
   heatmap: Float32Array;
@@ -134,29 +134,27 @@ export async function healAndScore(
       chunk.forEach((c, i) => flat.set(c.image, i * pixels));
       return tf.tensor4d(flat, [chunk.length, size, size, channels]).mul(2).sub(1) as tf.Tensor4D;
     });
-    let residualSum: tf.Tensor4D | null = null;
-    let firstHealed: tf.Tensor4D | null = null;
+    // The heals are averaged before the residual is taken: their mean estimates the clean image, and its
+    // residual localises better than the mean of each heal's residual (docs/localisation.md).
+    let healedSum: tf.Tensor4D | null = null;
     for (let k = 0; k < options.seeds; k++) {
       const { healed } = await healBatch(model, scheduler, y, healNoise(options.seed, k, ids), {
         checkCancelled: hooks.checkCancelled,
       });
-      const residual = residualMap(y, healed, options.residual);
-      if (residualSum) {
-        const sum: tf.Tensor4D = residualSum.add(residual);
-        residualSum.dispose();
-        residual.dispose();
-        residualSum = sum;
+      if (healedSum) {
+        const sum: tf.Tensor4D = healedSum.add(healed);
+        tf.dispose([healedSum, healed]);
+        healedSum = sum;
       } else {
-        residualSum = residual;
+        healedSum = healed;
       }
-      if (k === 0) firstHealed = healed;
-      else healed.dispose();
     }
-    const heatmaps = tf.tidy(() => gaussianBlur(residualSum!.div(options.seeds), options.smoothSigma));
-    const healedPixels = tf.tidy(() => firstHealed!.add(1).div(2).clipByValue(0, 1));
+    const meanHealed = tf.tidy(() => healedSum!.div(options.seeds) as tf.Tensor4D);
+    const heatmaps = tf.tidy(() => gaussianBlur(residualMap(y, meanHealed, options.residual), options.smoothSigma));
+    const healedPixels = tf.tidy(() => meanHealed.add(1).div(2).clipByValue(0, 1));
     const heatData = (await heatmaps.data()) as Float32Array;
     const healedData = (await healedPixels.data()) as Float32Array;
-    tf.dispose([y, residualSum!, firstHealed!, heatmaps, healedPixels]);
+    tf.dispose([y, healedSum!, meanHealed, heatmaps, healedPixels]);
     chunk.forEach((c, i) => {
       const heatmap = heatData.slice(i * size * size, (i + 1) * size * size);
       results.push({

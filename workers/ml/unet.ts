@@ -25,6 +25,8 @@ export interface UNetConfig {
   width: number;
   /** Resolution levels; the image side must be divisible by 2^(depth − 1). */
   depth: number;
+  /** A self-attention block after the middle ResBlock, at the lowest resolution (Ho et al. use it at 16×16). */
+  attention?: boolean;
 }
 
 export const defaultUNetConfig: UNetConfig = { channels: 1, width: 16, depth: 4 };
@@ -56,8 +58,8 @@ function paramSpecs(config: UNetConfig): ParamSpec[] {
     specs.push({ name: `${name}.w`, shape: [k, k, cin, cout], init: zero ? "zeros" : "he" });
     specs.push({ name: `${name}.b`, shape: [cout], init: "zeros" });
   };
-  const dense = (name: string, cin: number, cout: number) => {
-    specs.push({ name: `${name}.w`, shape: [cin, cout], init: "he" });
+  const dense = (name: string, cin: number, cout: number, zero = false) => {
+    specs.push({ name: `${name}.w`, shape: [cin, cout], init: zero ? "zeros" : "he" });
     specs.push({ name: `${name}.b`, shape: [cout], init: "zeros" });
   };
   const resBlock = (name: string, cin: number, cout: number) => {
@@ -79,6 +81,10 @@ function paramSpecs(config: UNetConfig): ParamSpec[] {
     if (l < config.depth - 1) conv(`down${l}.downsample`, 3, c, c);
   }
   resBlock("mid.block", c, c);
+  if (config.attention) {
+    for (const part of ["q", "k", "v"]) dense(`mid.attn.${part}`, c, c);
+    dense("mid.attn.out", c, c, true);
+  }
   for (let l = config.depth - 1; l >= 0; l--) {
     resBlock(`up${l}.block`, c + widths[l]!, widths[l]!);
     c = widths[l]!;
@@ -225,6 +231,16 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
     return h.add(skip) as tf.Tensor4D;
   };
+  // Single-head self-attention over the positions, without normalisation: the output projection starts at
+  // zero, so the block starts as the identity like the ResBlocks.
+  const attention = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
+    const [b, height, width, c] = x.shape;
+    const tokens = x.reshape([b * height * width, c]) as tf.Tensor2D;
+    const project = (part: string) => dense(tokens, `${name}.${part}`).reshape([b, height * width, c]) as tf.Tensor3D;
+    const weights = tf.softmax(tf.matMul(project("q"), project("k"), false, true).mul(1 / Math.sqrt(c)));
+    const mixed = tf.matMul(weights, project("v")).reshape([b * height * width, c]) as tf.Tensor2D;
+    return x.add(dense(mixed, `${name}.out`).reshape([b, height, width, c])) as tf.Tensor4D;
+  };
   let h = conv(xt, "stem");
   const skips: tf.Tensor4D[] = [];
   for (let l = 0; l < config.depth; l++) {
@@ -233,6 +249,7 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     if (l < config.depth - 1) h = conv(h, `down${l}.downsample`, 2);
   }
   h = resBlock([h], "mid.block");
+  if (config.attention) h = attention(h, "mid.attn");
   for (let l = config.depth - 1; l >= 0; l--) {
     const skip = skips[l]!;
     if (h.shape[1] !== skip.shape[1]) h = tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]);

@@ -84,9 +84,12 @@ export async function targetSettings(teacherName: string, teacher: Teacher, opti
   };
 }
 
-/** The cache key: the settings (teacher weights included) and the images' fingerprints. */
+/** Changes whenever the same settings start to give other heatmaps, so targets of an older rule are not reused. */
+const HEATMAP_RULE = "residual of the mean heal";
+
+/** The cache key: the settings (teacher weights included), the heatmap rule and the images' fingerprints. */
 export function targetsKey(settings: TargetSettings, fingerprints: string[]): string {
-  const text = JSON.stringify({ ...settings, teacher: undefined, images: [...fingerprints].sort() });
+  const text = JSON.stringify({ ...settings, teacher: undefined, rule: HEATMAP_RULE, images: [...fingerprints].sort() });
   return [stableHash32(text), stableHash32(`targets:${text}`)].map((h) => h.toString(16).padStart(8, "0")).join("");
 }
 

@@ -46,11 +46,11 @@ export async function trainTeacher(
 ): Promise<TrainedTeacher> {
   const { size, channels } = config;
   const schedule = makeSchedule(config.schedule, { T: config.T });
-  const model = new UNet({ channels, width: config.width, depth: config.depth }, config.seed);
+  const model = new UNet({ channels, width: config.width, depth: config.depth, attention: config.attention }, config.seed);
   const images = train.map((s) => s.image);
   const quickEvalSet = pickQuickEvalSet(evalSamples);
   logger.log(
-    `ddpm-train: ${train.length} normal images ${size}×${size}×${channels}, UNet width ${config.width} depth ${config.depth} ` +
+    `ddpm-train: ${train.length} normal images ${size}×${size}×${channels}, UNet width ${config.width} depth ${config.depth}${config.attention ? " with attention" : ""} ` +
       `(${model.parameterCount} parameters), ${config.iters} iters × batch ${config.batch}` +
       (config.crop ? ` on ${config.crop}×${config.crop} crops` : ""),
   );
