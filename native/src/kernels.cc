@@ -37,6 +37,9 @@ constexpr int NR = 16;
 // Up to this many output channels, an NR-wide panel would be mostly padding (a UNet's last conv has one):
 // the forward pass uses dot products and the filter gradient scaled-row additions instead.
 constexpr int kNarrow = 4;
+// Groups of rows whose filter-gradient sums are kept apart (conv2dBackpropFilter): a constant, so that
+// the summation order, and with it the rounding, does not depend on the thread count or timing.
+constexpr int kFilterGroups = 8;
 
 std::atomic<int> threadCount{std::max(1, static_cast<int>(std::thread::hardware_concurrency()))};
 
@@ -272,46 +275,54 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
   // Rows per task: enough to amortise the accumulators' loads and stores, few enough to stay in cache.
   const int rowsPerTask = std::clamp(48 * 1024 / Kp, 16, 512);
   const int tasks = roundUp(M, rowsPerTask) / rowsPerTask;
-  const int workers = std::min(threadCount.load(), tasks);
+  // The tasks fall into a fixed number of groups, each summed in order into its own partial dW and the
+  // partials added in group order: the result then depends on the shape alone, not on which thread ran
+  // what (per-thread sums made training runs differ from one run to the next).
+  const int groups = std::min(tasks, kFilterGroups);
+  const int workers = std::min(threadCount.load(), groups);
+  const std::size_t partialSize = static_cast<std::size_t>(Kp) * Np;  // or N × Kp (dWᵀ) when narrow
+  std::vector<float> partials(groups * partialSize, 0.0f);
   struct Scratch {
-    std::vector<float> cols, dyPanels, partial;  // partial: Kp × Np, or N × Kp (dWᵀ) when narrow
+    std::vector<float> cols, dyPanels;
   };
   std::vector<Scratch> scratch(workers);
   for (auto& sc : scratch) {
     sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);
     if (!narrow) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
-    sc.partial.assign(static_cast<std::size_t>(Kp) * Np, 0.0f);
   }
-  parallelFor(tasks, workers, [&](int task, int worker) {
+  parallelFor(groups, workers, [&](int group, int worker) {
     Scratch& sc = scratch[worker];
-    const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
-    im2colRows(s, x, m0, count, sc.cols.data(), Kp);
-    if (narrow) {
-      // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel.
-      for (int r = 0; r < count; r++) {
-        const float* col = sc.cols.data() + static_cast<std::size_t>(r) * Kp;
-        for (int n = 0; n < N; n++) {
-          const float d = dy[static_cast<std::size_t>(m0 + r) * N + n];
-          float* acc = sc.partial.data() + static_cast<std::size_t>(n) * Kp;
-          for (int k = 0; k < K; k++) acc[k] += col[k] * d;
+    float* partial = partials.data() + group * partialSize;
+    for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
+      const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
+      im2colRows(s, x, m0, count, sc.cols.data(), Kp);
+      if (narrow) {
+        // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel.
+        for (int r = 0; r < count; r++) {
+          const float* col = sc.cols.data() + static_cast<std::size_t>(r) * Kp;
+          for (int n = 0; n < N; n++) {
+            const float d = dy[static_cast<std::size_t>(m0 + r) * N + n];
+            float* acc = partial + static_cast<std::size_t>(n) * Kp;
+            for (int k = 0; k < K; k++) acc[k] += col[k] * d;
+          }
         }
+        continue;
       }
-      return;
-    }
-    for (int q = 0; q < panelCount; q++) {
-      float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
-      const int n0 = q * NR, width = std::min(NR, N - n0);
-      for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
-    }
-    float tile[MR * NR];
-    for (int q = 0; q < panelCount; q++) {
-      const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
-      for (int k0 = 0; k0 < Kp; k0 += MR) {
-        microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
-        for (int i = 0; i < MR; i++) {
-          v8u* acc = reinterpret_cast<v8u*>(sc.partial.data() + static_cast<std::size_t>(k0 + i) * Np + q * NR);
-          acc[0] += load(tile + i * NR);
-          acc[1] += load(tile + i * NR + 8);
+      for (int q = 0; q < panelCount; q++) {
+        float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+        const int n0 = q * NR, width = std::min(NR, N - n0);
+        for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
+      }
+      float tile[MR * NR];
+      for (int q = 0; q < panelCount; q++) {
+        const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+        for (int k0 = 0; k0 < Kp; k0 += MR) {
+          microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
+          for (int i = 0; i < MR; i++) {
+            v8u* acc = reinterpret_cast<v8u*>(partial + static_cast<std::size_t>(k0 + i) * Np + q * NR);
+            acc[0] += load(tile + i * NR);
+            acc[1] += load(tile + i * NR + 8);
+          }
         }
       }
     }
@@ -320,7 +331,7 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
     for (int n = 0; n < N; n++) {
       const std::size_t at = narrow ? static_cast<std::size_t>(n) * Kp + k : static_cast<std::size_t>(k) * Np + n;
       float sum = 0.0f;
-      for (const auto& sc : scratch) sum += sc.partial[at];
+      for (int g = 0; g < groups; g++) sum += partials[g * partialSize + at];
       dw[static_cast<std::size_t>(k) * N + n] = sum;
     }
   }
