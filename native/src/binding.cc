@@ -232,6 +232,28 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adam(scalars, w, m, v, g, wOut): scalars in AdamScalars' field order; m and v are updated in place.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *k, *w, *m, *v, *g, *wOut;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &k) ||
+      !typedArray(env, argv[1], napi_float32_array, &w) || !typedArray(env, argv[2], napi_float32_array, &m) ||
+      !typedArray(env, argv[3], napi_float32_array, &v) || !typedArray(env, argv[4], napi_float32_array, &g) ||
+      !typedArray(env, argv[5], napi_float32_array, &wOut)) {
+    return nullptr;
+  }
+  size_t lengths[6];
+  for (int i = 0; i < 6; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  if (lengths[0] != 8 || lengths[2] != lengths[1] || lengths[3] != lengths[1] || lengths[4] != lengths[1] ||
+      lengths[5] != lengths[1]) {
+    fail(env, "adam: 8 scalars and five arrays of one length expected");
+    return nullptr;
+  }
+  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  crackdiff::adam(static_cast<std::ptrdiff_t>(lengths[1]), s, w, m, v, g, wOut);
+  return nullptr;
+}
+
 // threads(n?) sets the thread count when given one and returns the count in use.
 napi_value Threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -265,6 +287,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"splitV", SplitV},
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"adam", Adam},
                    {"threads", Threads}};
   for (const auto& f : functions) {
     napi_value fn;

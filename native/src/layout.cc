@@ -6,6 +6,7 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -267,5 +268,29 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
   });
 }
 
-}  // namespace crackdiff
+namespace {
 
+// fp-contract off: a fused multiply-add would round once where tfjs rounds twice.
+__attribute__((optimize("fp-contract=off"))) void adamRange(Index first, Index last, const AdamScalars& k,
+                                                            const float* w, float* m, float* v, const float* g,
+                                                            float* wOut) {
+  for (Index i = first; i < last; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * k.beta1 + gi * k.oneMinusBeta1;
+    const float vi = v[i] * k.beta2 + (gi * gi) * k.oneMinusBeta2;
+    m[i] = mi;
+    v[i] = vi;
+    wOut[i] = ((mi / k.oneMinusAccBeta1) / (std::sqrt(vi / k.oneMinusAccBeta2) + k.epsilon)) * k.negLearningRate + w[i];
+  }
+}
+
+}  // namespace
+
+void adam(Index n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 5), [&](int task, int) {
+    adamRange(chunks.first(task), chunks.last(task), k, w, m, v, g, wOut);
+  });
+}
+
+}  // namespace crackdiff

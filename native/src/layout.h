@@ -4,6 +4,8 @@
 // JavaScript) spend far longer than the memory traffic.
 #pragma once
 
+#include <cstddef>
+
 namespace crackdiff {
 
 struct PoolShape {
@@ -45,5 +47,15 @@ void addOrMultiply(bool multiply, int n, int period, const float* big, const flo
 void sumLeadingAxes(int rows, int cols, const float* x, float* out);
 // out[r] = Σ_c x[r, c] (a sum over the trailing axes).
 void sumTrailingAxes(int rows, int cols, const float* x, float* out);
+
+// One Adam step over n values (tfjs's AdamOptimizer): m and v updated in place, the new weights written to
+// wOut (may be w). The same float32 operations in the same order, unfused, so the results equal tfjs's
+// chain of element-wise kernels.
+struct AdamScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2;
+  float oneMinusAccBeta1, oneMinusAccBeta2;  // bias corrections, 1 − β^t
+  float epsilon, negLearningRate;
+};
+void adam(std::ptrdiff_t n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut);
 
 }  // namespace crackdiff

@@ -22,6 +22,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Args, type Command } from "../cli/args";
 import { initBackend, type BackendInfo } from "../ml/backend";
+import { adam } from "../ml/kernels/adam";
 import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
 import { benchStudents } from "./students";
 
@@ -89,7 +90,7 @@ async function roundsPerSecond(step: () => Promise<void>, { warmup, rounds, step
 /** Trains and runs the reference UNet on the current backend. */
 export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResult> {
   const model = buildReferenceUnet();
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 1);
   const y = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 2);
   let finalLoss = Number.NaN;

@@ -4,6 +4,7 @@
  * exponential moving average of the weights for sampling. Every draw is seeded.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adam } from "./kernels/adam";
 import { gaussian, mixSeed, seededRandom } from "./random";
 import { qSample, type NoiseSchedule } from "./diffusion/schedule";
 import type { TrainState } from "./train-state";
@@ -140,7 +141,7 @@ export async function trainDdpm(
 
   const data = images.map(toModelScale);
   const variables = [...model.variables.values()];
-  const optimizer = tf.train.adam(lr);
+  const optimizer = adam(lr);
   const losses = new Float32Array(iters);
   if (resume) {
     if (resume.step > iters) throw new Error(`train: the saved state is at step ${resume.step}, past iters ${iters}`);
