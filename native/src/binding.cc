@@ -232,6 +232,24 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(x, dy, dx), all of one length.
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float *x, *dy, *dx;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &x) ||
+      !typedArray(env, argv[1], napi_float32_array, &dy) || !typedArray(env, argv[2], napi_float32_array, &dx)) {
+    return nullptr;
+  }
+  size_t lengths[3];
+  for (int i = 0; i < 3; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  if (lengths[1] != lengths[0] || lengths[2] != lengths[0]) {
+    fail(env, "reluGrad: three arrays of one length expected");
+    return nullptr;
+  }
+  crackdiff::reluGrad(static_cast<std::ptrdiff_t>(lengths[0]), x, dy, dx);
+  return nullptr;
+}
+
 // adam(scalars, w, m, v, g, wOut): scalars in AdamScalars' field order; m and v are updated in place.
 napi_value Adam(napi_env env, napi_callback_info info) {
   napi_value argv[6];
@@ -287,6 +305,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"splitV", SplitV},
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"reluGrad", ReluGrad},
                    {"adam", Adam},
                    {"threads", Threads}};
   for (const auto& f : functions) {

@@ -268,6 +268,17 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
   });
 }
 
+void reluGrad(Index n, const float* x, const float* dy, float* dx) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 3), [&](int task, int) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (Index i = chunks.first(task); i < chunks.last(task); i++) {
+      const float step = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? nan : 0.0f);
+      dx[i] = dy[i] * step;
+    }
+  });
+}
+
 namespace {
 
 // fp-contract off: a fused multiply-add would round once where tfjs rounds twice.

@@ -48,6 +48,10 @@ void sumLeadingAxes(int rows, int cols, const float* x, float* out);
 // out[r] = Σ_c x[r, c] (a sum over the trailing axes).
 void sumTrailingAxes(int rows, int cols, const float* x, float* out);
 
+// dx = dy · step(x), ReLU's gradient as tfjs composes it (step: 1 where x > 0, NaN where x is NaN, else 0),
+// in one pass: the same values, -0 and NaN included.
+void reluGrad(std::ptrdiff_t n, const float* x, const float* dy, float* dx);
+
 // One Adam step over n values (tfjs's AdamOptimizer): m and v updated in place, the new weights written to
 // wOut (may be w). The same float32 operations in the same order, unfused, so the results equal tfjs's
 // chain of element-wise kernels.

@@ -404,6 +404,29 @@ test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered
   }, "add/multiply/resize");
 });
 
+test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and large tensors included", { skip: nativeSkip }, async () => {
+  const run = () => {
+    const special = tf.tensor1d([1, -1, 0, -0, NaN, 3, -2, 0.5]);
+    const dySpecial = tf.tensor1d([-2, -3, -1, 4, 5, Infinity, NaN, -0]);
+    const x = tensorOf([16, 32, 32, 16], 140); // large enough to be split across threads
+    const r = tensorOf([16, 32, 32, 16], 141);
+    const g1 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(dySpecial).sum())(special);
+    const g2 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(r).sum())(x);
+    return [g1, g2];
+  };
+  const native = await on("wasm", run);
+  const was = setNativeKernels(false);
+  try {
+    const composed = await on("wasm", run);
+    native.forEach((a, i) => assert.deepEqual(a, composed[i]!, `gradient ${i}`));
+    assert.deepEqual(native[0], Float32Array.of(-2, -0, -0, 0, NaN, Infinity, -0, -0).map((v, i) => (i === 6 ? NaN : v)));
+  } finally {
+    setNativeKernels(was);
+  }
+  const cpu = await on("cpu", run);
+  assertClose(native[1]!, cpu[1]!, "ReLU gradient vs cpu");
+});
+
 test("native Adam: the same weights and moments as tfjs's Adam, step by step; shared buffers left alone", { skip: nativeSkip }, async () => {
   await initBackend("wasm");
   // Sizes below and above the threaded split, and not multiples of the vector width.

@@ -41,6 +41,8 @@ export interface Addon {
   splitV(outer: number, lengths: Int32Array, x: Float32Array, outputs: Float32Array[]): void;
   sumLeadingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
   sumTrailingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  /** dx = dy · step(x). */
+  reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
   adam(scalars: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, wOut: Float32Array): void;
   threads(n?: number): number;
