@@ -250,6 +250,40 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ema(a, b, d, e, out), arrays of one length.
+napi_value Ema(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  float *a, *b, *out;
+  double d = 0, e = 0;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &a) ||
+      !typedArray(env, argv[1], napi_float32_array, &b) || napi_get_value_double(env, argv[2], &d) != napi_ok ||
+      napi_get_value_double(env, argv[3], &e) != napi_ok || !typedArray(env, argv[4], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  size_t lengths[3];
+  for (int i : {0, 1, 4}) {
+    napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i == 4 ? 2 : i], nullptr, nullptr, nullptr);
+  }
+  if (lengths[1] != lengths[0] || lengths[2] != lengths[0]) {
+    fail(env, "ema: three arrays of one length expected");
+    return nullptr;
+  }
+  crackdiff::ema(static_cast<std::ptrdiff_t>(lengths[0]), a, b, static_cast<float>(d), static_cast<float>(e), out);
+  return nullptr;
+}
+
+// sumOfSquares(x) → number
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  float* x;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &x)) return nullptr;
+  size_t length = 0;
+  napi_get_typedarray_info(env, argv[0], nullptr, &length, nullptr, nullptr, nullptr);
+  napi_value result;
+  napi_create_double(env, crackdiff::sumOfSquares(static_cast<std::ptrdiff_t>(length), x), &result);
+  return result;
+}
+
 // adam(scalars, w, m, v, g, wOut): scalars in AdamScalars' field order; m and v are updated in place.
 napi_value Adam(napi_env env, napi_callback_info info) {
   napi_value argv[6];
@@ -307,6 +341,8 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
                    {"reluGrad", ReluGrad},
                    {"adam", Adam},
+                   {"ema", Ema},
+                   {"sumOfSquares", SumOfSquares},
                    {"threads", Threads}};
   for (const auto& f : functions) {
     napi_value fn;

@@ -295,7 +295,38 @@ __attribute__((optimize("fp-contract=off"))) void adamRange(Index first, Index l
   }
 }
 
+__attribute__((optimize("fp-contract=off"))) void emaRange(Index first, Index last, const float* a, const float* b,
+                                                           float d, float e, float* out) {
+  for (Index i = first; i < last; i++) out[i] = a[i] * d + b[i] * e;
+}
+
 }  // namespace
+
+void ema(Index n, const float* a, const float* b, float d, float e, float* out) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 3), [&](int task, int) {
+    emaRange(chunks.first(task), chunks.last(task), a, b, d, e, out);
+  });
+}
+
+float sumOfSquares(Index n, const float* x) {
+  constexpr int kLanes = 8;  // as sumTrailingAxes
+  double lanes[kLanes] = {};
+  Index c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int k = 0; k < kLanes; k++) {
+      const float square = x[c + k] * x[c + k];
+      lanes[k] += square;
+    }
+  }
+  double sum = 0.0;
+  for (; c < n; c++) {
+    const float square = x[c] * x[c];
+    sum += square;
+  }
+  for (int k = 0; k < kLanes; k++) sum += lanes[k];
+  return static_cast<float>(sum);
+}
 
 void adam(Index n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut) {
   const Chunks chunks(n, kTaskFloats);

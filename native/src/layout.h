@@ -52,6 +52,12 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out);
 // in one pass: the same values, -0 and NaN included.
 void reluGrad(std::ptrdiff_t n, const float* x, const float* dy, float* dx);
 
+// out = a·d + b·e, unfused (an exponential moving average: a the average, b the new value, e = 1 − d).
+void ema(std::ptrdiff_t n, const float* a, const float* b, float d, float e, float* out);
+// Σ x², each square rounded to float32 and summed as sumTrailingAxes sums (the same value as tfjs's
+// sum(square(x)) on the wasm backend with these kernels).
+float sumOfSquares(std::ptrdiff_t n, const float* x);
+
 // One Adam step over n values (tfjs's AdamOptimizer): m and v updated in place, the new weights written to
 // wOut (may be w). The same float32 operations in the same order, unfused, so the results equal tfjs's
 // chain of element-wise kernels.

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { adam } from "../../workers/ml/kernels/adam";
+import { emaUpdate, sumOfSquares } from "../../workers/ml/kernels/training_ops";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 import { assertClose, values } from "../helpers/arrays";
 
@@ -475,6 +476,28 @@ test("native Adam: ops that cache packed weights (wasm MatMul) see the updated w
   assert.deepEqual(actual, expected);
   optimizer.dispose();
   tf.dispose([w, x]);
+});
+
+test("training ops: the native EMA update and sum of squares equal tfjs's ops bit for bit", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  const shapes = [[1], [7], [3, 3, 5, 16], [300, 1000]];
+  const sources = shapes.map((shape, i) => tensorOf(shape, 150 + i).mul(i + 0.5));
+  for (const d of [0.1, 0.995, 11 / 20]) {
+    const shadows = shapes.map((shape, i) => tf.variable(tensorOf(shape, 160 + i)));
+    const expected = shadows.map((a, i) => a.mul(d).add(sources[i]!.mul(1 - d)));
+    assert.ok(emaUpdate(shadows.map((a, i) => [a, sources[i]!]), d));
+    shadows.forEach((a, i) => assert.deepEqual(a.dataSync(), expected[i]!.dataSync(), `EMA of ${shapes[i]}, d ${d}`));
+    tf.dispose([...shadows, ...expected]);
+  }
+  const expected = tf.addN(sources.map((t) => tf.sum(tf.square(t)))).dataSync()[0];
+  assert.equal(sumOfSquares(sources), expected);
+  tf.dispose(sources);
+  const was = setNativeKernels(false);
+  try {
+    assert.equal(sumOfSquares([tf.scalar(1)]), null, "no native kernels: the caller's tfjs ops run");
+  } finally {
+    setNativeKernels(was);
+  }
 });
 
 test("native Adam falls back to tfjs's with the native kernels off", async () => {

@@ -45,6 +45,10 @@ export interface Addon {
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
   adam(scalars: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, wOut: Float32Array): void;
+  /** out = a·d + b·e in float32, unfused. */
+  ema(a: Float32Array, b: Float32Array, d: number, e: number, out: Float32Array): void;
+  /** Σ x² as tfjs's sum(square(x)) computes it here. */
+  sumOfSquares(x: Float32Array): number;
   threads(n?: number): number;
 }
 
