@@ -232,6 +232,80 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(x, dy, dx), all of one length.
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float *x, *dy, *dx;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &x) ||
+      !typedArray(env, argv[1], napi_float32_array, &dy) || !typedArray(env, argv[2], napi_float32_array, &dx)) {
+    return nullptr;
+  }
+  size_t lengths[3];
+  for (int i = 0; i < 3; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  if (lengths[1] != lengths[0] || lengths[2] != lengths[0]) {
+    fail(env, "reluGrad: three arrays of one length expected");
+    return nullptr;
+  }
+  crackdiff::reluGrad(static_cast<std::ptrdiff_t>(lengths[0]), x, dy, dx);
+  return nullptr;
+}
+
+// ema(a, b, d, e, out), arrays of one length.
+napi_value Ema(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  float *a, *b, *out;
+  double d = 0, e = 0;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &a) ||
+      !typedArray(env, argv[1], napi_float32_array, &b) || napi_get_value_double(env, argv[2], &d) != napi_ok ||
+      napi_get_value_double(env, argv[3], &e) != napi_ok || !typedArray(env, argv[4], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  size_t lengths[3];
+  for (int i : {0, 1, 4}) {
+    napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i == 4 ? 2 : i], nullptr, nullptr, nullptr);
+  }
+  if (lengths[1] != lengths[0] || lengths[2] != lengths[0]) {
+    fail(env, "ema: three arrays of one length expected");
+    return nullptr;
+  }
+  crackdiff::ema(static_cast<std::ptrdiff_t>(lengths[0]), a, b, static_cast<float>(d), static_cast<float>(e), out);
+  return nullptr;
+}
+
+// sumOfSquares(x) → number
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  float* x;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &x)) return nullptr;
+  size_t length = 0;
+  napi_get_typedarray_info(env, argv[0], nullptr, &length, nullptr, nullptr, nullptr);
+  napi_value result;
+  napi_create_double(env, crackdiff::sumOfSquares(static_cast<std::ptrdiff_t>(length), x), &result);
+  return result;
+}
+
+// adam(scalars, w, m, v, g, wOut): scalars in AdamScalars' field order; m and v are updated in place.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *k, *w, *m, *v, *g, *wOut;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &k) ||
+      !typedArray(env, argv[1], napi_float32_array, &w) || !typedArray(env, argv[2], napi_float32_array, &m) ||
+      !typedArray(env, argv[3], napi_float32_array, &v) || !typedArray(env, argv[4], napi_float32_array, &g) ||
+      !typedArray(env, argv[5], napi_float32_array, &wOut)) {
+    return nullptr;
+  }
+  size_t lengths[6];
+  for (int i = 0; i < 6; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  if (lengths[0] != 8 || lengths[2] != lengths[1] || lengths[3] != lengths[1] || lengths[4] != lengths[1] ||
+      lengths[5] != lengths[1]) {
+    fail(env, "adam: 8 scalars and five arrays of one length expected");
+    return nullptr;
+  }
+  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  crackdiff::adam(static_cast<std::ptrdiff_t>(lengths[1]), s, w, m, v, g, wOut);
+  return nullptr;
+}
+
 // threads(n?) sets the thread count when given one and returns the count in use.
 napi_value Threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -265,6 +339,10 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"splitV", SplitV},
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"reluGrad", ReluGrad},
+                   {"adam", Adam},
+                   {"ema", Ema},
+                   {"sumOfSquares", SumOfSquares},
                    {"threads", Threads}};
   for (const auto& f : functions) {
     napi_value fn;

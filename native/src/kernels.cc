@@ -37,6 +37,9 @@ constexpr int NR = 16;
 // Up to this many output channels, an NR-wide panel would be mostly padding (a UNet's last conv has one):
 // the forward pass uses dot products and the filter gradient scaled-row additions instead.
 constexpr int kNarrow = 4;
+// Groups of rows whose filter-gradient sums are kept apart (conv2dBackpropFilter): a constant, so that
+// the summation order, and with it the rounding, does not depend on the thread count or timing.
+constexpr int kFilterGroups = 8;
 
 std::atomic<int> threadCount{std::max(1, static_cast<int>(std::thread::hardware_concurrency()))};
 
@@ -173,19 +176,23 @@ std::vector<float> transposed(const float* src, int rows, int cols) {
 
 inline v8 load(const float* p) { return *reinterpret_cast<const v8u*>(p); }
 
-// Σ a[k]·b[k] over k < n.
-inline float dot(const float* a, const float* b, int n) {
+// Σ over `segments` runs of n floats (a's s-th at a + s·aSegment, b's contiguous) of a[k]·b[k]: the
+// narrow forward pass's dot product over a window's filter rows, reduced across lanes once.
+inline float dotSegments(const float* a, std::ptrdiff_t aSegment, const float* b, int n, int segments) {
   v8 acc0 = {}, acc1 = {};
-  int k = 0;
-  for (; k + 16 <= n; k += 16) {
-    acc0 += load(a + k) * load(b + k);
-    acc1 += load(a + k + 8) * load(b + k + 8);
+  float tail = 0.0f;
+  for (int seg = 0; seg < segments; seg++, a += aSegment, b += n) {
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+      acc0 += load(a + k) * load(b + k);
+      acc1 += load(a + k + 8) * load(b + k + 8);
+    }
+    for (; k + 8 <= n; k += 8) acc0 += load(a + k) * load(b + k);
+    for (; k < n; k++) tail += a[k] * b[k];
   }
-  for (; k + 8 <= n; k += 8) acc0 += load(a + k) * load(b + k);
   acc0 += acc1;
-  float sum = 0.0f;
+  float sum = tail;
   for (int i = 0; i < 8; i++) sum += acc0[i];
-  for (; k < n; k++) sum += a[k] * b[k];
   return sum;
 }
 
@@ -247,10 +254,8 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
       if (narrow) {
         for (int i = 0; i < count; i++) {
           for (int n = 0; n < N; n++) {
-            float v = biases[n];
-            for (int seg = 0; seg < segments; seg++) {
-              v += dot(a + i * ai + seg * imageRow, panels.data() + static_cast<std::size_t>(n) * K + seg * P, P);
-            }
+            const float v = biases[n] + dotSegments(a + i * ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K,
+                                                    P, segments);
             y[static_cast<std::size_t>(m0 + i) * N + n] = relu && v < 0.0f ? 0.0f : v;
           }
         }
@@ -272,46 +277,71 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
   // Rows per task: enough to amortise the accumulators' loads and stores, few enough to stay in cache.
   const int rowsPerTask = std::clamp(48 * 1024 / Kp, 16, 512);
   const int tasks = roundUp(M, rowsPerTask) / rowsPerTask;
-  const int workers = std::min(threadCount.load(), tasks);
+  // The tasks fall into a fixed number of groups, each summed in order into its own partial dW and the
+  // partials added in group order: the result then depends on the shape alone, not on which thread ran
+  // what (per-thread sums made training runs differ from one run to the next).
+  const int groups = std::min(tasks, kFilterGroups);
+  const int workers = std::min(threadCount.load(), groups);
+  const std::size_t partialSize = static_cast<std::size_t>(Kp) * Np;  // or N × Kp (dWᵀ) when narrow
+  std::vector<float> partials(groups * partialSize, 0.0f);
   struct Scratch {
-    std::vector<float> cols, dyPanels, partial;  // partial: Kp × Np, or N × Kp (dWᵀ) when narrow
+    std::vector<float> cols, dyPanels;
   };
   std::vector<Scratch> scratch(workers);
   for (auto& sc : scratch) {
     sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);
     if (!narrow) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
-    sc.partial.assign(static_cast<std::size_t>(Kp) * Np, 0.0f);
   }
-  parallelFor(tasks, workers, [&](int task, int worker) {
+  parallelFor(groups, workers, [&](int group, int worker) {
     Scratch& sc = scratch[worker];
-    const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
-    im2colRows(s, x, m0, count, sc.cols.data(), Kp);
-    if (narrow) {
-      // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel.
-      for (int r = 0; r < count; r++) {
-        const float* col = sc.cols.data() + static_cast<std::size_t>(r) * Kp;
-        for (int n = 0; n < N; n++) {
-          const float d = dy[static_cast<std::size_t>(m0 + r) * N + n];
-          float* acc = sc.partial.data() + static_cast<std::size_t>(n) * Kp;
-          for (int k = 0; k < K; k++) acc[k] += col[k] * d;
+    float* partial = partials.data() + group * partialSize;
+    for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
+      const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
+      if (narrow) {
+        // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel. Where the window lies
+        // inside the image, col[m, :] is kH runs of x read in place; elsewhere one im2col row.
+        const int width = s.kW * s.inC, pixels = s.outH * s.outW;
+        const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
+        for (int r = 0; r < count; r++) {
+          const int m = m0 + r, b = m / pixels, oh = (m % pixels) / s.outW, ow = m % s.outW;
+          const int ih0 = oh * s.strideH - s.padTop, iw0 = ow * s.strideW - s.padLeft;
+          const bool inside = ih0 >= 0 && ih0 + s.kH <= s.inH && iw0 >= 0 && iw0 + s.kW <= s.inW;
+          const float* col = sc.cols.data();
+          std::ptrdiff_t segment = width;  // col's filter rows: consecutive, or image rows apart in x
+          if (inside) {
+            col = x + (static_cast<std::size_t>(b) * s.inH + ih0) * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC;
+            segment = imageRow;
+          } else {
+            im2colRows(s, x, m, 1, sc.cols.data(), Kp);
+          }
+          for (int n = 0; n < N; n++) {
+            const float d = dy[static_cast<std::size_t>(m) * N + n];
+            float* acc = partial + static_cast<std::size_t>(n) * Kp;
+            for (int kh = 0; kh < s.kH; kh++) {
+              const float* __restrict from = col + kh * segment;
+              float* __restrict to = acc + kh * width;
+              for (int k = 0; k < width; k++) to[k] += from[k] * d;
+            }
+          }
         }
+        continue;
       }
-      return;
-    }
-    for (int q = 0; q < panelCount; q++) {
-      float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
-      const int n0 = q * NR, width = std::min(NR, N - n0);
-      for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
-    }
-    float tile[MR * NR];
-    for (int q = 0; q < panelCount; q++) {
-      const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
-      for (int k0 = 0; k0 < Kp; k0 += MR) {
-        microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
-        for (int i = 0; i < MR; i++) {
-          v8u* acc = reinterpret_cast<v8u*>(sc.partial.data() + static_cast<std::size_t>(k0 + i) * Np + q * NR);
-          acc[0] += load(tile + i * NR);
-          acc[1] += load(tile + i * NR + 8);
+      im2colRows(s, x, m0, count, sc.cols.data(), Kp);
+      for (int q = 0; q < panelCount; q++) {
+        float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+        const int n0 = q * NR, width = std::min(NR, N - n0);
+        for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
+      }
+      float tile[MR * NR];
+      for (int q = 0; q < panelCount; q++) {
+        const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+        for (int k0 = 0; k0 < Kp; k0 += MR) {
+          microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
+          for (int i = 0; i < MR; i++) {
+            v8u* acc = reinterpret_cast<v8u*>(partial + static_cast<std::size_t>(k0 + i) * Np + q * NR);
+            acc[0] += load(tile + i * NR);
+            acc[1] += load(tile + i * NR + 8);
+          }
         }
       }
     }
@@ -320,7 +350,7 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
     for (int n = 0; n < N; n++) {
       const std::size_t at = narrow ? static_cast<std::size_t>(n) * Kp + k : static_cast<std::size_t>(k) * Np + n;
       float sum = 0.0f;
-      for (const auto& sc : scratch) sum += sc.partial[at];
+      for (int g = 0; g < groups; g++) sum += partials[g * partialSize + at];
       dw[static_cast<std::size_t>(k) * N + n] = sum;
     }
   }

@@ -6,6 +6,7 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -267,5 +268,71 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
   });
 }
 
-}  // namespace crackdiff
+void reluGrad(Index n, const float* x, const float* dy, float* dx) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 3), [&](int task, int) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (Index i = chunks.first(task); i < chunks.last(task); i++) {
+      const float step = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? nan : 0.0f);
+      dx[i] = dy[i] * step;
+    }
+  });
+}
 
+namespace {
+
+// fp-contract off: a fused multiply-add would round once where tfjs rounds twice.
+__attribute__((optimize("fp-contract=off"))) void adamRange(Index first, Index last, const AdamScalars& k,
+                                                            const float* w, float* m, float* v, const float* g,
+                                                            float* wOut) {
+  for (Index i = first; i < last; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * k.beta1 + gi * k.oneMinusBeta1;
+    const float vi = v[i] * k.beta2 + (gi * gi) * k.oneMinusBeta2;
+    m[i] = mi;
+    v[i] = vi;
+    wOut[i] = ((mi / k.oneMinusAccBeta1) / (std::sqrt(vi / k.oneMinusAccBeta2) + k.epsilon)) * k.negLearningRate + w[i];
+  }
+}
+
+__attribute__((optimize("fp-contract=off"))) void emaRange(Index first, Index last, const float* a, const float* b,
+                                                           float d, float e, float* out) {
+  for (Index i = first; i < last; i++) out[i] = a[i] * d + b[i] * e;
+}
+
+}  // namespace
+
+void ema(Index n, const float* a, const float* b, float d, float e, float* out) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 3), [&](int task, int) {
+    emaRange(chunks.first(task), chunks.last(task), a, b, d, e, out);
+  });
+}
+
+float sumOfSquares(Index n, const float* x) {
+  constexpr int kLanes = 8;  // as sumTrailingAxes
+  double lanes[kLanes] = {};
+  Index c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int k = 0; k < kLanes; k++) {
+      const float square = x[c + k] * x[c + k];
+      lanes[k] += square;
+    }
+  }
+  double sum = 0.0;
+  for (; c < n; c++) {
+    const float square = x[c] * x[c];
+    sum += square;
+  }
+  for (int k = 0; k < kLanes; k++) sum += lanes[k];
+  return static_cast<float>(sum);
+}
+
+void adam(Index n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 5), [&](int task, int) {
+    adamRange(chunks.first(task), chunks.last(task), k, w, m, v, g, wOut);
+  });
+}
+
+}  // namespace crackdiff

@@ -4,6 +4,8 @@
 // JavaScript) spend far longer than the memory traffic.
 #pragma once
 
+#include <cstddef>
+
 namespace crackdiff {
 
 struct PoolShape {
@@ -45,5 +47,25 @@ void addOrMultiply(bool multiply, int n, int period, const float* big, const flo
 void sumLeadingAxes(int rows, int cols, const float* x, float* out);
 // out[r] = Σ_c x[r, c] (a sum over the trailing axes).
 void sumTrailingAxes(int rows, int cols, const float* x, float* out);
+
+// dx = dy · step(x), ReLU's gradient as tfjs composes it (step: 1 where x > 0, NaN where x is NaN, else 0),
+// in one pass: the same values, -0 and NaN included.
+void reluGrad(std::ptrdiff_t n, const float* x, const float* dy, float* dx);
+
+// out = a·d + b·e, unfused (an exponential moving average: a the average, b the new value, e = 1 − d).
+void ema(std::ptrdiff_t n, const float* a, const float* b, float d, float e, float* out);
+// Σ x², each square rounded to float32 and summed as sumTrailingAxes sums (the same value as tfjs's
+// sum(square(x)) on the wasm backend with these kernels).
+float sumOfSquares(std::ptrdiff_t n, const float* x);
+
+// One Adam step over n values (tfjs's AdamOptimizer): m and v updated in place, the new weights written to
+// wOut (may be w). The same float32 operations in the same order, unfused, so the results equal tfjs's
+// chain of element-wise kernels.
+struct AdamScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2;
+  float oneMinusAccBeta1, oneMinusAccBeta2;  // bias corrections, 1 − β^t
+  float epsilon, negLearningRate;
+};
+void adam(std::ptrdiff_t n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut);
 
 }  // namespace crackdiff

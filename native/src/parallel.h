@@ -1,31 +1,106 @@
-// The one thread helper of the kernels: a fixed-size fork/join over a shared task counter.
+// The one thread helper of the kernels: a fork/join over a shared task counter, run by a pool of threads
+// that sleep between calls. Starting threads per call cost more than the memory-bound kernels themselves
+// on a busy machine: the caller had to wait until each new thread was scheduled, even to find no work
+// left. A pool thread that wakes after the tasks ran out is not waited for.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 namespace crackdiff {
+
+namespace detail {
+
+struct Job {
+  std::function<void(int)> loop;  // runs tasks as the given worker until none are left
+  std::atomic<int> nextWorker{1};
+  int workers = 1;
+};
+
+class Pool {
+ public:
+  // Runs job.loop on the calling thread (worker 0) and on up to job.workers − 1 pool threads, returning
+  // when every thread that took part has finished.
+  void run(Job& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (threads_ < job.workers - 1) {
+        std::thread([this] { serve(); }).detach();  // the pool lives as long as the process
+        threads_++;
+      }
+      job_ = &job;
+      generation_++;
+    }
+    wake_.notify_all();
+    job.loop(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = nullptr;  // no thread joins from now on
+    done_.wait(lock, [this] { return inside_ == 0; });
+  }
+
+ private:
+  void serve() {
+    std::uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      Job* job = job_;
+      if (!job) continue;
+      const int worker = job->nextWorker.fetch_add(1);
+      if (worker >= job->workers) continue;
+      inside_++;
+      lock.unlock();
+      job->loop(worker);
+      lock.lock();
+      if (--inside_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  std::uint64_t generation_ = 0;
+  Job* job_ = nullptr;
+  int inside_ = 0;
+  int threads_ = 0;
+};
+
+inline Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: its detached threads may outlive static destructors
+  return *p;
+}
+
+inline std::atomic<bool>& poolBusy() {
+  static std::atomic<bool> busy{false};
+  return busy;
+}
+
+}  // namespace detail
 
 // Runs fn(task, worker) for every task in [0, tasks) on up to `workers` threads (worker < workers); a
 // shared counter hands out the tasks, so a thread slowed by another process takes fewer of them.
 template <class F>
 void parallelFor(int tasks, int workers, F&& fn) {
   workers = std::max(1, std::min(workers, tasks));
-  if (workers == 1) {
+  // One call at a time uses the pool; a nested or concurrent one runs on its caller's thread alone.
+  if (workers == 1 || detail::poolBusy().exchange(true)) {
     for (int t = 0; t < tasks; t++) fn(t, 0);
     return;
   }
   std::atomic<int> next{0};
-  auto loop = [&](int worker) {
+  detail::Job job;
+  job.workers = workers;
+  job.loop = [&](int worker) {
     for (int t; (t = next.fetch_add(1)) < tasks;) fn(t, worker);
   };
-  std::vector<std::thread> pool;
-  pool.reserve(workers - 1);
-  for (int w = 1; w < workers; w++) pool.emplace_back(loop, w);
-  loop(0);
-  for (auto& thread : pool) thread.join();
+  detail::pool().run(job);
+  detail::poolBusy().store(false);
 }
 
 }  // namespace crackdiff

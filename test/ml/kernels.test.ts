@@ -9,6 +9,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
+import { adam } from "../../workers/ml/kernels/adam";
+import { emaUpdate, sumOfSquares } from "../../workers/ml/kernels/training_ops";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 import { assertClose, values } from "../helpers/arrays";
 
@@ -401,4 +403,114 @@ test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered
       ...resized,
     ];
   }, "add/multiply/resize");
+});
+
+test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and large tensors included", { skip: nativeSkip }, async () => {
+  const run = () => {
+    const special = tf.tensor1d([1, -1, 0, -0, NaN, 3, -2, 0.5]);
+    const dySpecial = tf.tensor1d([-2, -3, -1, 4, 5, Infinity, NaN, -0]);
+    const x = tensorOf([16, 32, 32, 16], 140); // large enough to be split across threads
+    const r = tensorOf([16, 32, 32, 16], 141);
+    const g1 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(dySpecial).sum())(special);
+    const g2 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(r).sum())(x);
+    return [g1, g2];
+  };
+  const native = await on("wasm", run);
+  const was = setNativeKernels(false);
+  try {
+    const composed = await on("wasm", run);
+    native.forEach((a, i) => assert.deepEqual(a, composed[i]!, `gradient ${i}`));
+    assert.deepEqual(native[0], Float32Array.of(-2, -0, -0, 0, NaN, Infinity, -0, -0).map((v, i) => (i === 6 ? NaN : v)));
+  } finally {
+    setNativeKernels(was);
+  }
+  const cpu = await on("cpu", run);
+  assertClose(native[1]!, cpu[1]!, "ReLU gradient vs cpu");
+});
+
+test("native Adam: the same weights and moments as tfjs's Adam, step by step; shared buffers left alone", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  // Sizes below and above the threaded split, and not multiples of the vector width.
+  const shapes = [[1], [7], [3, 3, 5, 16], [300, 1000]];
+  const run = (optimizer: tf.Optimizer, asList: boolean) => {
+    const vars = shapes.map((shape, i) => tf.variable(tensorOf(shape, 120 + i), true, `adam-test-${asList}-${optimizer.constructor.name}-${i}`));
+    const snapshot = vars[2]!.clone(); // shares vars[2]'s buffer (Identity): must keep the initial values
+    for (let step = 0; step < 4; step++) {
+      const grads = vars.map((v, i) => tf.tidy(() => tensorOf(v.shape, 200 + 10 * step + i).mul(step === 2 ? 1e-4 : 3)));
+      const named = vars.map((v, i) => ({ name: v.name, tensor: grads[i]! }));
+      (optimizer as unknown as { learningRate: number }).learningRate = 0.01 * (step + 1);
+      optimizer.applyGradients(asList ? named : Object.fromEntries(named.map(({ name, tensor }) => [name, tensor])));
+      tf.dispose(grads);
+    }
+    const weights = [...vars, snapshot].map((v) => v.dataSync().slice() as Float32Array);
+    tf.dispose([...vars, snapshot]);
+    return weights;
+  };
+  for (const asList of [true, false]) {
+    const theirs = tf.train.adam(0.01);
+    const ours = adam(0.01);
+    const expected = run(theirs, asList);
+    const actual = run(ours, asList);
+    const [expectedMoments, actualMoments] = await Promise.all([theirs.getWeights(), ours.getWeights()]);
+    assert.deepEqual(actual, expected, "weights");
+    assert.equal(actualMoments.length, expectedMoments.length);
+    actualMoments.forEach((m, i) => {
+      assert.equal(m.name.replace(/-NativeAdamOptimizer-/, "-"), expectedMoments[i]!.name.replace(/-AdamOptimizer-/, "-"));
+      assert.deepEqual(m.tensor.dataSync(), expectedMoments[i]!.tensor.dataSync(), m.name);
+    });
+    assert.deepEqual(actual[4], values(size(shapes[2]!), 122), "a clone taken before the steps is unchanged");
+    theirs.dispose();
+    ours.dispose();
+  }
+});
+
+test("native Adam: ops that cache packed weights (wasm MatMul) see the updated weights", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  const w = tf.variable(tensorOf([4, 3], 130));
+  const x = tensorOf([2, 4], 131);
+  tf.matMul(x, w).dispose(); // XNNPACK packs w here, keyed by its buffer
+  const optimizer = adam(0.1);
+  optimizer.applyGradients([{ name: w.name, tensor: tensorOf([4, 3], 132) }]);
+  const actual = tf.matMul(x, w).dataSync() as Float32Array;
+  const expected = tf.matMul(x, tf.tensor(w.dataSync(), w.shape)).dataSync() as Float32Array; // a fresh buffer
+  assert.deepEqual(actual, expected);
+  optimizer.dispose();
+  tf.dispose([w, x]);
+});
+
+test("training ops: the native EMA update and sum of squares equal tfjs's ops bit for bit", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  const shapes = [[1], [7], [3, 3, 5, 16], [300, 1000]];
+  const sources = shapes.map((shape, i) => tensorOf(shape, 150 + i).mul(i + 0.5));
+  for (const d of [0.1, 0.995, 11 / 20]) {
+    const shadows = shapes.map((shape, i) => tf.variable(tensorOf(shape, 160 + i)));
+    const expected = shadows.map((a, i) => a.mul(d).add(sources[i]!.mul(1 - d)));
+    assert.ok(emaUpdate(shadows.map((a, i) => [a, sources[i]!]), d));
+    shadows.forEach((a, i) => assert.deepEqual(a.dataSync(), expected[i]!.dataSync(), `EMA of ${shapes[i]}, d ${d}`));
+    tf.dispose([...shadows, ...expected]);
+  }
+  const expected = tf.addN(sources.map((t) => tf.sum(tf.square(t)))).dataSync()[0];
+  assert.equal(sumOfSquares(sources), expected);
+  tf.dispose(sources);
+  const was = setNativeKernels(false);
+  try {
+    assert.equal(sumOfSquares([tf.scalar(1)]), null, "no native kernels: the caller's tfjs ops run");
+  } finally {
+    setNativeKernels(was);
+  }
+});
+
+test("native Adam falls back to tfjs's with the native kernels off", async () => {
+  await initBackend("wasm");
+  const was = setNativeKernels(false);
+  try {
+    const v = tf.variable(tf.tensor1d([1, -2, 3]));
+    const optimizer = adam(0.1);
+    optimizer.applyGradients([{ name: v.name, tensor: tf.tensor1d([0.5, 0.5, -1]) }]);
+    assertClose(v.dataSync() as Float32Array, Float32Array.of(0.9, -2.1, 3.1), "one Adam step");
+    optimizer.dispose();
+    v.dispose();
+  } finally {
+    setNativeKernels(was);
+  }
 });

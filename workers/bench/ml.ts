@@ -6,6 +6,10 @@
  * conv3×3(1); 'same' padding; Adam 1e-3; MSE; batch 16; random inputs. Throughput is the median of
  * `--unet-rounds` timed rounds of `--unet-steps` steps each, after `--unet-warmup` untimed steps.
  *
+ * teacher_train: the default teacher (workers/ml/unet.ts's default UNet, trained by workers/ml/train.ts's
+ * trainDdpm with its default options: batch 16, Adam, gradient clipping, EMA) on 64×64 synthetic images,
+ * timed the same way (warm-up steps, then the median of rounds of steps).
+ *
  * Options (heal.ts reads its own, e.g. --steps for its DDIM steps):
  *   --unet-rounds N --unet-steps N --unet-warmup N   timing on the default backend (5, 5, 3)
  *   --compare-wasm    the same on the wasm backend with its native kernels switched off (when the
@@ -22,6 +26,10 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Args, type Command } from "../cli/args";
 import { initBackend, type BackendInfo } from "../ml/backend";
+import { makeSchedule } from "../ml/diffusion/schedule";
+import { defaultTrainOptions, trainDdpm } from "../ml/train";
+import { defaultUNetConfig, UNet } from "../ml/unet";
+import { adam } from "../ml/kernels/adam";
 import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
 import { benchStudents } from "./students";
 
@@ -89,7 +97,7 @@ async function roundsPerSecond(step: () => Promise<void>, { warmup, rounds, step
 /** Trains and runs the reference UNet on the current backend. */
 export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResult> {
   const model = buildReferenceUnet();
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 1);
   const y = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 2);
   let finalLoss = Number.NaN;
@@ -123,6 +131,41 @@ export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResul
     tf.dispose([x, y]);
     optimizer.dispose();
     model.dispose();
+  }
+}
+
+export interface TeacherTrainResult {
+  train_img_per_s: number;
+  train_rounds: number[];
+  batch: number;
+  size: number;
+  params: number;
+}
+
+/** Training throughput of the default teacher: trainDdpm's own steps (optimizer, clipping, EMA included). */
+export async function benchTeacherTrain({ warmup, rounds, steps }: Timing): Promise<TeacherTrainResult> {
+  const net = new UNet(defaultUNetConfig, 0);
+  const images = Array.from({ length: 32 }, (_, i) =>
+    Float32Array.from({ length: SIZE * SIZE }, (_, k) => 0.5 + 0.3 * Math.sin(k * 0.37 + i)),
+  );
+  const batch = defaultTrainOptions.batch;
+  const ends: number[] = []; // when each step (and its hook) finished
+  try {
+    const started = performance.now();
+    const result = await trainDdpm(net, makeSchedule("linear"), images, SIZE, {
+      ...defaultTrainOptions,
+      iters: warmup + rounds * steps,
+    }, { onStep: () => void ends.push(performance.now()) });
+    result.ema.dispose();
+    const at = (step: number) => (step === 0 ? started : ends[step - 1]!);
+    const rates = Array.from({ length: rounds }, (_, r) => {
+      const first = warmup + r * steps;
+      return (batch * steps) / ((at(first + steps) - at(first)) / 1000);
+    });
+    rates.forEach((rate, r) => console.error(`  teacher train round ${r + 1}/${rounds}: ${rate.toFixed(2)} img/s`));
+    return { train_img_per_s: median(rates), train_rounds: rates, batch, size: SIZE, params: net.parameterCount };
+  } finally {
+    net.dispose();
   }
 }
 
@@ -186,6 +229,8 @@ export default (async (args) => {
   const info: BackendInfo = await initBackend();
   console.error(`reference UNet on ${info.backend} (${info.device})…`);
   const reference = await benchReferenceUnet(timing);
+  console.error("teacher training…");
+  const teacherTrain = await benchTeacherTrain(timing);
 
   console.error("heal…");
   const { heal, note: healNote } = await benchHealIfPresent(args);
@@ -225,6 +270,7 @@ export default (async (args) => {
     backend: info.backend,
     device: info.device,
     reference_unet: reference,
+    teacher_train: teacherTrain,
     heal,
     ...(healNote ? { heal_note: healNote } : {}),
     students,

@@ -10,6 +10,8 @@
  * - wasm Conv2D, FusedConv2D, both conv gradients, MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat,
  *   Sum, Add, Multiply: in native code on all cores when ./native's addon is built, with the kernels above
  *   (or tfjs's own) behind them for what it does not cover.
+ * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
+ * - Adam (./adam.ts, an optimizer rather than a kernel): one native pass per variable.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */
@@ -19,6 +21,7 @@ import { wasmConv2DBackpropInput } from "./conv2d_backprop_input";
 import { wasmIdentity } from "./identity";
 import { wasmMaxPoolGrad } from "./max_pool_grad";
 import { withNative } from "./native";
+import { reluGradConfig, wasmReluGrad } from "./relu_grad";
 import { resizeNearestNeighborGradKernels } from "./resize_nearest_neighbor_grad";
 import { wasmSplitV } from "./split_v";
 
@@ -29,6 +32,7 @@ const kernels: tf.KernelConfig[] = [
   ...resizeNearestNeighborGradKernels,
   wasmSplitV,
   wasmIdentity,
+  wasmReluGrad,
 ];
 
 let registered = false;
@@ -45,5 +49,6 @@ export function registerKernels(): void {
   for (const config of kernels) replace(withNative(config));
   const wasmOwn = [tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.ResizeNearestNeighbor];
   for (const name of wasmOwn) replace(withNative(tf.getKernel(name, "wasm")!));
+  tf.registerGradient(reluGradConfig);
   registered = true;
 }

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { nearestSource } from "./resize_nearest_neighbor_grad";
 
-interface Addon {
+export interface Addon {
   /** Whether this CPU has the instruction sets the kernels were compiled for. */
   cpuSupported: boolean;
   /** What they were compiled for: "avx512", "avx2" or "generic". */
@@ -41,6 +41,14 @@ interface Addon {
   splitV(outer: number, lengths: Int32Array, x: Float32Array, outputs: Float32Array[]): void;
   sumLeadingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
   sumTrailingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  /** dx = dy · step(x). */
+  reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
+  adam(scalars: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, wOut: Float32Array): void;
+  /** out = a·d + b·e in float32, unfused. */
+  ema(a: Float32Array, b: Float32Array, d: number, e: number, out: Float32Array): void;
+  /** Σ x² as tfjs's sum(square(x)) computes it here. */
+  sumOfSquares(x: Float32Array): number;
   threads(n?: number): number;
 }
 
@@ -83,6 +91,11 @@ export function nativeStatus(): NativeStatus {
   if (!native) return { active: false, threads: 1, reason: unavailable };
   if (!enabled) return { active: false, threads: 1, reason: "switched off (CRACKDIFF_NATIVE=0 or setNativeKernels)" };
   return { active: true, threads: native.threads(), isa: native.isa };
+}
+
+/** The addon when the native kernels are active (for code outside the kernels, e.g. ./adam.ts), else null. */
+export function activeAddon(): Addon | null {
+  return enabled ? load() : null;
 }
 
 /** Switches the native kernels on or off (the benchmarks and tests compare both); returns the old setting. */

@@ -4,6 +4,7 @@
  * clipping, and a loss the method supplies.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adam } from "../kernels/adam";
 import { mixSeed, seededRandom } from "../random";
 import { cropAndTransform } from "../train";
 
@@ -51,7 +52,7 @@ export async function fit(
   if (targets.length !== inputs.length) throw new Error(`fit: ${inputs.length} inputs but ${targets.length} targets`);
   const crop = options.crop > 0 ? options.crop : size;
   if (crop > size) throw new Error(`fit: crop ${crop} exceeds the image size ${size}`);
-  const optimizer = tf.train.adam(lr);
+  const optimizer = adam(lr);
   const random = seededRandom(mixSeed(seed, 0xf17));
   const x = new Float32Array(batch * crop * crop * inChannels);
   const y = new Float32Array(batch * crop * crop * targetChannels);
