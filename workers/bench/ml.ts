@@ -17,7 +17,11 @@
  *   --compare-cpu     the same on the pure-JS cpu backend, and the speed-up; slow (minutes per step), so
  *                     it has its own --cpu-rounds N --cpu-steps N --cpu-warmup N (1, 1, 1)
  *   --compare-torch   workers/bench/reference_unet.py on this CPU (PyTorch, --torch-threads N, 2) with the
- *                     same timing, when a python3 here imports torch (or --python PATH); else null
+ *                     same timing, when a python3 here imports torch (or --python PATH); else null:
+ *                     torch_reference_unet and fraction_of_torch {train, infer} (ours ÷ PyTorch's img/s);
+ *                     and workers/bench/teacher_unet.py, the teacher's net and trainDdpm step in PyTorch
+ *                     (same shapes, 596,497 parameters): torch_teacher_train and teacher_fraction_of_torch
+ *                     (teacher_train's img/s ÷ PyTorch's)
  * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists, and `students`
  * (workers/bench/students.ts): each student's and the autoencoder's speed and speed-up over that healing.
  */
@@ -169,28 +173,47 @@ export async function benchTeacherTrain({ warmup, rounds, steps }: Timing): Prom
   }
 }
 
-/** The PyTorch reference on this CPU, or null with the reason when no python3 here can import torch. */
-function benchTorch(args: Args, timing: Timing): { result: Record<string, unknown> | null; note?: string } {
-  const script = path.join(__dirname, "reference_unet.py");
+interface TorchResults {
+  reference: Record<string, unknown> | null;
+  teacher: Record<string, unknown> | null;
+  note?: string;
+}
+
+/**
+ * The PyTorch counterparts on this CPU, each null with a note when it fails, both when no python3 here can
+ * import torch: reference_unet.py (the reference UNet) and teacher_unet.py (the teacher's trainDdpm step).
+ */
+function benchTorch(args: Args, timing: Timing): TorchResults {
   // Debian's python3-torch lives in the system interpreter, which a pyenv python3 on PATH can hide.
   const candidates = args.has("python") ? [args.required("python")] : ["python3", "/usr/bin/python3"];
   const python = candidates.find(
     (p) => spawnSync(p, ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 }).status === 0,
   );
   if (!python) {
-    return { result: null, note: `no python3 that can import torch (tried ${candidates.join(", ")})` };
+    const note = `no python3 that can import torch (tried ${candidates.join(", ")})`;
+    return { reference: null, teacher: null, note };
   }
   const threads = String(args.number("torch-threads", 2));
-  console.error(`reference UNet on PyTorch (${python}, ${threads} threads)…`);
   const timingArgs = (["warmup", "rounds", "steps"] as const).flatMap((k) => [`--${k}`, String(timing[k])]);
-  const run = spawnSync(python, [script, "--threads", threads, ...timingArgs], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 30 * 60_000,
-  });
-  const line = run.stdout?.trim().split("\n").pop();
-  if (run.status !== 0 || !line) return { result: null, note: `${script} failed (exit ${run.status})` };
-  return { result: JSON.parse(line) as Record<string, unknown> };
+  const notes: string[] = [];
+  const runScript = (name: string, label: string): Record<string, unknown> | null => {
+    const script = path.join(__dirname, name);
+    console.error(`${label} on PyTorch (${python}, ${threads} threads)…`);
+    const run = spawnSync(python, [script, "--threads", threads, ...timingArgs], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 30 * 60_000,
+    });
+    const line = run.stdout?.trim().split("\n").pop();
+    if (run.status !== 0 || !line) {
+      notes.push(`${script} failed (exit ${run.status})`);
+      return null;
+    }
+    return JSON.parse(line) as Record<string, unknown>;
+  };
+  const reference = runScript("reference_unet.py", "reference UNet");
+  const teacher = runScript("teacher_unet.py", "teacher training");
+  return { reference, teacher, ...(notes.length ? { note: notes.join("; ") } : {}) };
 }
 
 /** workers/bench/heal.ts is another engineer's; until it exists the heal section is null with a note. */
@@ -263,8 +286,9 @@ export default (async (args) => {
   }
 
   const torch = args.has("compare-torch") ? benchTorch(args, timing) : null;
-  const torchTrain = torch?.result?.train_img_per_s as number | undefined;
-  const torchInfer = torch?.result?.infer_img_per_s as number | undefined;
+  const torchTrain = torch?.reference?.train_img_per_s as number | undefined;
+  const torchInfer = torch?.reference?.infer_img_per_s as number | undefined;
+  const torchTeacher = torch?.teacher?.train_img_per_s as number | undefined;
 
   return {
     backend: info.backend,
@@ -288,7 +312,8 @@ export default (async (args) => {
           infer: ratio(reference.infer_img_per_s, cpu.infer_img_per_s),
         }
       : null,
-    torch_reference_unet: torch?.result ?? null,
+    torch_reference_unet: torch?.reference ?? null,
+    torch_teacher_train: torch?.teacher ?? null,
     ...(torch?.note ? { torch_note: torch.note } : {}),
     fraction_of_torch:
       torchTrain && torchInfer
@@ -297,5 +322,6 @@ export default (async (args) => {
             infer: ratio(reference.infer_img_per_s, torchInfer),
           }
         : null,
+    teacher_fraction_of_torch: torchTeacher ? ratio(teacherTrain.train_img_per_s, torchTeacher) : null,
   };
 }) satisfies Command;
