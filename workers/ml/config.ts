@@ -55,7 +55,7 @@ const samplerFields = {
   steps: z.number().int().min(1).max(4000).optional(),
   t0: z.number().int().min(1).max(4000).default(defaultHealOptions.t0),
   eta: z.number().min(0).max(1).default(0),
-  /** Heals per image with independent noise, heatmaps averaged; default 8 for one-step heals, else 1. */
+  /** Heals per image with independent noise, averaged before the residual; default 16 for one-step heals, else 1. */
   seeds: z.number().int().min(1).max(16).optional(),
   /** Seed of the healing noise. */
   noiseSeed: z.number().int().min(0).default(0),
