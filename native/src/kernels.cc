@@ -218,9 +218,227 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
   }
 }
 
+// Winograd's F(2×2, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each 2×2 block of outputs
+// ("tile") from its 4×4 input window d as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, summed over the input channels —
+// 16 products per tile and channel pair instead of 36. The sum over channels is, for each of the 16
+// positions ξ of the 4×4 transformed tile, a matrix product of the tiles' transformed inputs V[ξ]
+// (tiles × inC) with the transformed filter U[ξ] (inC × outC), run by the same micro-kernel on MR tiles.
+// Tiles are numbered across the batch (image, tile row, tile column), so small images fill whole blocks.
+// Every output is one fixed sequence of operations whichever thread computes it.
+void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  const int C = s.inC, N = s.outC, panelCount = roundUp(N, NR) / NR;
+  const int tilesH = (s.outH + 1) / 2, tilesW = (s.outW + 1) / 2, tilesPerImage = tilesH * tilesW;
+  const int tiles = s.batch * tilesPerImage, blocks = roundUp(tiles, MR) / MR;
+  // U[ξ][q] is an inC × NR panel (zero-padded past outC): at ((ξ·panels + q)·C + c)·NR + j.
+  std::vector<float> U(static_cast<std::size_t>(16) * panelCount * C * NR, 0.0f);
+  for (int c = 0; c < C; c++) {
+    for (int n = 0; n < N; n++) {
+      float g[3][3], t[4][3];
+      for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n];
+      for (int j = 0; j < 3; j++) {  // t = G g
+        t[0][j] = g[0][j];
+        t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+        t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+        t[3][j] = g[2][j];
+      }
+      const int q = n / NR, j = n % NR;
+      for (int r = 0; r < 4; r++) {  // U = t Gᵀ
+        const float u[4] = {t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2]};
+        for (int col = 0; col < 4; col++)
+          U[((static_cast<std::size_t>(r * 4 + col) * panelCount + q) * C + c) * NR + j] = u[col];
+      }
+    }
+  }
+  std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
+  if (bias) std::copy(bias, bias + N, biases.begin());
+  const std::size_t vSize = static_cast<std::size_t>(16) * MR * C, mSize = static_cast<std::size_t>(16) * MR * NR;
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(vSize + mSize));
+  const v8 zero = {};
+  parallelFor(blocks, threadCount.load(), [&](int block, int worker) {
+    float* V = scratch[worker].data();  // V[ξ][i][c] at (ξ·MR + i)·C + c
+    float* M = V + vSize;               // M[ξ] an MR × NR tile at ξ·MR·NR
+    const int t0 = block * MR, count = std::min(MR, tiles - t0);
+    for (int i = 0; i < MR; i++) {
+      if (i >= count) {  // rows past the last tile: zeros, never stored
+        for (int xi = 0; xi < 16; xi++) std::fill(V + (xi * MR + i) * C, V + (xi * MR + i + 1) * C, 0.0f);
+        continue;
+      }
+      const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+      const int ih0 = 2 * th - s.padTop, iw0 = 2 * tw - s.padLeft;
+      const float* image = x + static_cast<std::size_t>(b) * s.inH * s.inW * C;
+      bool rowOk[4], colOk[4];
+      for (int k = 0; k < 4; k++) {
+        rowOk[k] = ih0 + k >= 0 && ih0 + k < s.inH;
+        colOk[k] = iw0 + k >= 0 && iw0 + k < s.inW;
+      }
+      for (int c = 0; c < C; c += 8) {
+        v8 d[4][4];
+        for (int r = 0; r < 4; r++)
+          for (int col = 0; col < 4; col++)
+            d[r][col] = rowOk[r] && colOk[col]
+                            ? load(image + (static_cast<std::size_t>(ih0 + r) * s.inW + iw0 + col) * C + c)
+                            : zero;
+        v8 t[4][4];
+        for (int col = 0; col < 4; col++) {  // t = Bᵀ d
+          t[0][col] = d[0][col] - d[2][col];
+          t[1][col] = d[1][col] + d[2][col];
+          t[2][col] = d[2][col] - d[1][col];
+          t[3][col] = d[1][col] - d[3][col];
+        }
+        for (int r = 0; r < 4; r++) {  // V = t B
+          const v8 v[4] = {t[r][0] - t[r][2], t[r][1] + t[r][2], t[r][2] - t[r][1], t[r][1] - t[r][3]};
+          for (int col = 0; col < 4; col++) *reinterpret_cast<v8u*>(V + ((r * 4 + col) * MR + i) * C + c) = v[col];
+        }
+      }
+    }
+    for (int q = 0; q < panelCount; q++) {
+      for (int xi = 0; xi < 16; xi++)
+        microKernel(V + xi * MR * C, C, 1, U.data() + (static_cast<std::size_t>(xi) * panelCount + q) * C * NR, C,
+                    M + xi * MR * NR);
+      const int width = std::min(NR, N - q * NR);
+      for (int i = 0; i < count; i++) {
+        const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+        float out[2][2][NR];
+        for (int h = 0; h < NR; h += 8) {
+          v8 m[4][4];
+          for (int xi = 0; xi < 16; xi++) m[xi / 4][xi % 4] = load(M + (xi * MR + i) * NR + h);
+          v8 sRow[2][4];
+          for (int col = 0; col < 4; col++) {  // Aᵀ m
+            sRow[0][col] = m[0][col] + m[1][col] + m[2][col];
+            sRow[1][col] = m[1][col] - m[2][col] - m[3][col];
+          }
+          const v8 bv = load(biases.data() + q * NR + h);
+          for (int r = 0; r < 2; r++) {  // (Aᵀ m) A, plus bias
+            v8 o0 = sRow[r][0] + sRow[r][1] + sRow[r][2] + bv, o1 = sRow[r][1] - sRow[r][2] - sRow[r][3] + bv;
+            if (relu) {
+              o0 = o0 > zero ? o0 : zero;
+              o1 = o1 > zero ? o1 : zero;
+            }
+            *reinterpret_cast<v8u*>(out[r][0] + h) = o0;
+            *reinterpret_cast<v8u*>(out[r][1] + h) = o1;
+          }
+        }
+        for (int r = 0; r < 2; r++) {
+          const int oh = 2 * th + r;
+          if (oh >= s.outH) break;
+          for (int col = 0; col < 2; col++) {
+            const int ow = 2 * tw + col;
+            if (ow >= s.outW) break;
+            copy(y + ((static_cast<std::size_t>(b) * s.outH + oh) * s.outW + ow) * N + q * NR, out[r][col], width);
+          }
+        }
+      }
+    }
+  });
+}
+
+// The filter gradient of conv2dWinograd's convolution: with y's tiles Aᵀ[(G g Gᵀ) ⊙ V]A, the gradient of
+// U = G g Gᵀ at position ξ is Σ over tiles of V[ξ]ᵀ (tiles × inC) times dM[ξ] (tiles × outC), dM = A dY Aᵀ
+// for each tile's 2×2 block of dy, and dW = Gᵀ dU G. Blocks of tiles are summed in a fixed number of groups
+// and the groups added in order, as in conv2dBackpropFilter, so the result does not depend on the threads.
+void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  const int C = s.inC, N = s.outC, Cp = roundUp(C, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  const int tilesH = (s.outH + 1) / 2, tilesW = (s.outW + 1) / 2, tilesPerImage = tilesH * tilesW;
+  const int tiles = s.batch * tilesPerImage;
+  const int T = std::clamp(2048 / Cp, 16, 128);  // tiles per task
+  const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
+  const int workers = std::min(threadCount.load(), groups);
+  const std::size_t partialSize = static_cast<std::size_t>(16) * Cp * Np;  // dU[ξ][c][n]
+  std::vector<float> partials(groups * partialSize, 0.0f);
+  const std::size_t vSize = static_cast<std::size_t>(16) * T * Cp, mSize = static_cast<std::size_t>(16) * panelCount * T * NR;
+  std::vector<std::vector<float>> scratch(workers, std::vector<float>(vSize + mSize, 0.0f));
+  const v8 zero = {};
+  parallelFor(groups, workers, [&](int group, int worker) {
+    float* V = scratch[worker].data();  // V[ξ][t][c] at (ξ·T + t)·Cp + c (columns past C stay zero)
+    float* D = V + vSize;               // dM[ξ][q] a T × NR panel at ((ξ·panels + q)·T + t)·NR + j
+    float* partial = partials.data() + group * partialSize;
+    for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
+      const int t0 = task * T, count = std::min(T, tiles - t0);
+      for (int i = 0; i < count; i++) {
+        const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+        const int ih0 = 2 * th - s.padTop, iw0 = 2 * tw - s.padLeft;
+        const float* image = x + static_cast<std::size_t>(b) * s.inH * s.inW * C;
+        bool rowOk[4], colOk[4];
+        for (int k = 0; k < 4; k++) {
+          rowOk[k] = ih0 + k >= 0 && ih0 + k < s.inH;
+          colOk[k] = iw0 + k >= 0 && iw0 + k < s.inW;
+        }
+        for (int c = 0; c < C; c += 8) {
+          v8 d[4][4];
+          for (int r = 0; r < 4; r++)
+            for (int col = 0; col < 4; col++)
+              d[r][col] = rowOk[r] && colOk[col]
+                              ? load(image + (static_cast<std::size_t>(ih0 + r) * s.inW + iw0 + col) * C + c)
+                              : zero;
+          v8 t[4][4];
+          for (int col = 0; col < 4; col++) {  // Bᵀ d
+            t[0][col] = d[0][col] - d[2][col];
+            t[1][col] = d[1][col] + d[2][col];
+            t[2][col] = d[2][col] - d[1][col];
+            t[3][col] = d[1][col] - d[3][col];
+          }
+          for (int r = 0; r < 4; r++) {  // (Bᵀ d) B
+            const v8 v[4] = {t[r][0] - t[r][2], t[r][1] + t[r][2], t[r][2] - t[r][1], t[r][1] - t[r][3]};
+            for (int col = 0; col < 4; col++) *reinterpret_cast<v8u*>(V + ((r * 4 + col) * T + i) * Cp + c) = v[col];
+          }
+        }
+        const float* grad = dy + static_cast<std::size_t>(b) * s.outH * s.outW * N;
+        const bool row1 = 2 * th + 1 < s.outH, col1 = 2 * tw + 1 < s.outW;
+        for (int n = 0; n < N; n += 8) {
+          const float* at = grad + (static_cast<std::size_t>(2 * th) * s.outW + 2 * tw) * N + n;
+          const v8 y00 = load(at), y01 = col1 ? load(at + N) : zero;
+          const v8 y10 = row1 ? load(at + static_cast<std::size_t>(s.outW) * N) : zero;
+          const v8 y11 = row1 && col1 ? load(at + static_cast<std::size_t>(s.outW + 1) * N) : zero;
+          const v8 e[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {zero - y10, zero - y11}};  // A dY
+          const int q = n / NR, j = n % NR;
+          for (int r = 0; r < 4; r++) {  // (A dY) Aᵀ
+            const v8 m[4] = {e[r][0], e[r][0] + e[r][1], e[r][0] - e[r][1], zero - e[r][1]};
+            for (int col = 0; col < 4; col++)
+              *reinterpret_cast<v8u*>(D + ((static_cast<std::size_t>(r * 4 + col) * panelCount + q) * T + i) * NR + j) = m[col];
+          }
+        }
+      }
+      float tile[MR * NR];
+      for (int xi = 0; xi < 16; xi++) {
+        for (int q = 0; q < panelCount; q++) {
+          const float* panel = D + (static_cast<std::size_t>(xi) * panelCount + q) * T * NR;
+          for (int c0 = 0; c0 < Cp; c0 += MR) {
+            microKernel(V + static_cast<std::size_t>(xi) * T * Cp + c0, 1, Cp, panel, count, tile);
+            for (int i = 0; i < MR; i++) {
+              v8u* acc = reinterpret_cast<v8u*>(partial + (static_cast<std::size_t>(xi) * Cp + c0 + i) * Np + q * NR);
+              acc[0] += load(tile + i * NR);
+              acc[1] += load(tile + i * NR + 8);
+            }
+          }
+        }
+      }
+    }
+  });
+  for (int g = 1; g < groups; g++) {
+    const float* from = partials.data() + g * partialSize;
+    for (std::size_t k = 0; k < partialSize; k += 8)
+      *reinterpret_cast<v8u*>(partials.data() + k) += load(from + k);
+  }
+  const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  for (int kh = 0; kh < 3; kh++)
+    for (int kw = 0; kw < 3; kw++)
+      for (int c = 0; c < C; c++)
+        for (int n = 0; n < N; n++) {
+          float sum = 0.0f;
+          for (int r = 0; r < 4; r++)
+            for (int col = 0; col < 4; col++)
+              if (G[r][kh] != 0.0f && G[col][kw] != 0.0f)
+                sum += G[r][kh] * G[col][kw] * partials[(static_cast<std::size_t>(r * 4 + col) * Cp + c) * Np + n];
+          dw[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n] = sum;
+        }
+}
+
 }  // namespace
 
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
+    return conv2dWinograd(s, x, w, bias, relu, y);
   const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
   const int panelCount = roundUp(N, NR) / NR;
@@ -271,6 +489,8 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 }
 
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
+    return conv2dBackpropFilterWinograd(s, x, dy, dw);
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
