@@ -218,9 +218,265 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
   }
 }
 
+// Winograd's F(m×m, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each m×m block of outputs
+// ("tile") from its α×α input window d (α = m + 2) as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, summed over the input
+// channels — α² products per tile and channel pair instead of 9m². The sum over channels is, for each of
+// the α² positions ξ of the transformed tile, a matrix product of the tiles' transformed inputs V[ξ]
+// (tiles × inC) with the transformed filter U[ξ] (inC × outC), run by the same micro-kernel on MR tiles.
+// Tiles are numbered across the batch (image, tile row, tile column), so small images fill whole blocks.
+// Every output is one fixed sequence of operations whichever thread computes it. m = 2 (16 products per
+// 4 outputs) or m = 4 (36 per 16: fewer, with larger transforms and a filter 36/16 as large).
+template <int m>
+struct Wino;
+template <>
+struct Wino<2> {
+  static constexpr int a = 4;
+  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr float A[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
+};
+template <>
+struct Wino<4> {
+  static constexpr int a = 6;
+  static constexpr float BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+  static constexpr float G[6][3] = {{1.0f / 4, 0, 0},
+                                    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                    {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                    {0, 0, 1}};
+  static constexpr float AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+  static constexpr float A[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {0, 0, 0, 1}};
+};
+
+// out[r·os] = Σ_k mx[r][k] · in[k·is] for a constant matrix: unrolled, so zero terms drop out and ±1 need
+// no multiplication.
+template <int R, int K>
+inline void applyMatrix(const float (&mx)[R][K], const v8* in, int is, v8* out, int os) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++) {
+    v8 acc = {};
+    bool first = true;
+#pragma GCC unroll 8
+    for (int k = 0; k < K; k++) {
+      const float c = mx[r][k];
+      if (c == 0.0f) continue;
+      const v8 v = in[k * is];
+      if (first) acc = c == 1.0f ? v : c == -1.0f ? -v : v * c;
+      else acc = c == 1.0f ? acc + v : c == -1.0f ? acc - v : acc + v * c;
+      first = false;
+    }
+    out[r * os] = acc;
+  }
+}
+
+// Bᵀ d B for the α×α window of one image at (ih0, iw0) (zeros outside it), 8 channels at a time: the
+// inC values of position ξ go to out + ξ·stride. `inside`: the whole window is in the image.
+template <int m, bool inside>
+inline void winogradInput(const ConvShape& s, const float* image, int ih0, int iw0, float* out, std::ptrdiff_t stride) {
+  constexpr int a = Wino<m>::a;
+  const int C = s.inC;
+  const std::ptrdiff_t rowStride = static_cast<std::ptrdiff_t>(s.inW) * C;
+  const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(ih0) * rowStride + static_cast<std::ptrdiff_t>(iw0) * C;
+  bool ok[a][a];
+  for (int r = 0; r < a; r++)
+    for (int col = 0; col < a; col++)
+      ok[r][col] = inside || (ih0 + r >= 0 && ih0 + r < s.inH && iw0 + col >= 0 && iw0 + col < s.inW);
+  const v8 zero = {};
+  for (int c = 0; c < C; c += 8) {
+    v8 d[a][a], t[a][a], v[a][a];
+    for (int r = 0; r < a; r++)
+      for (int col = 0; col < a; col++)
+        d[r][col] = inside || ok[r][col] ? load(image + base + r * rowStride + col * C + c) : zero;
+    for (int col = 0; col < a; col++) applyMatrix(Wino<m>::BT, &d[0][col], a, &t[0][col], a);  // Bᵀ d
+    for (int r = 0; r < a; r++) applyMatrix(Wino<m>::BT, &t[r][0], 1, &v[r][0], 1);            // (Bᵀ d) B
+    for (int r = 0; r < a; r++)
+      for (int col = 0; col < a; col++) *reinterpret_cast<v8u*>(out + (r * a + col) * stride + c) = v[r][col];
+  }
+}
+
+template <int m>
+void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  constexpr int a = Wino<m>::a, a2 = a * a;
+  const int C = s.inC, N = s.outC, panelCount = roundUp(N, NR) / NR;
+  const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
+  const int tiles = s.batch * tilesPerImage, blocks = roundUp(tiles, MR) / MR;
+  // U[ξ][q] is an inC × NR panel (zero-padded past outC): at ((ξ·panels + q)·C + c)·NR + j.
+  std::vector<float> U(static_cast<std::size_t>(a2) * panelCount * C * NR, 0.0f);
+  for (int c = 0; c < C; c++) {
+    for (int n = 0; n < N; n++) {
+      float t[a][3];
+      for (int r = 0; r < a; r++)  // t = G g
+        for (int kw = 0; kw < 3; kw++) {
+          float sum = 0.0f;
+          for (int kh = 0; kh < 3; kh++)
+            sum += Wino<m>::G[r][kh] * w[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n];
+          t[r][kw] = sum;
+        }
+      const int q = n / NR, j = n % NR;
+      for (int r = 0; r < a; r++)  // U = t Gᵀ
+        for (int col = 0; col < a; col++) {
+          float sum = 0.0f;
+          for (int kw = 0; kw < 3; kw++) sum += t[r][kw] * Wino<m>::G[col][kw];
+          U[((static_cast<std::size_t>(r * a + col) * panelCount + q) * C + c) * NR + j] = sum;
+        }
+    }
+  }
+  std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
+  if (bias) std::copy(bias, bias + N, biases.begin());
+  const std::size_t vSize = static_cast<std::size_t>(a2) * MR * C, mSize = static_cast<std::size_t>(a2) * MR * NR;
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(vSize + mSize));
+  const v8 zero = {};
+  parallelFor(blocks, threadCount.load(), [&](int block, int worker) {
+    float* V = scratch[worker].data();  // V[ξ][i][c] at (ξ·MR + i)·C + c
+    float* M = V + vSize;               // M[ξ] an MR × NR tile at ξ·MR·NR
+    const int t0 = block * MR, count = std::min(MR, tiles - t0);
+    for (int i = 0; i < MR; i++) {
+      if (i >= count) {  // rows past the last tile: zeros, never stored
+        for (int xi = 0; xi < a2; xi++) std::fill(V + (xi * MR + i) * C, V + (xi * MR + i + 1) * C, 0.0f);
+        continue;
+      }
+      const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+      const int ih0 = m * th - s.padTop, iw0 = m * tw - s.padLeft;
+      const float* image = x + static_cast<std::size_t>(b) * s.inH * s.inW * C;
+      if (ih0 >= 0 && ih0 + a <= s.inH && iw0 >= 0 && iw0 + a <= s.inW)
+        winogradInput<m, true>(s, image, ih0, iw0, V + i * C, static_cast<std::ptrdiff_t>(MR) * C);
+      else
+        winogradInput<m, false>(s, image, ih0, iw0, V + i * C, static_cast<std::ptrdiff_t>(MR) * C);
+    }
+    for (int q = 0; q < panelCount; q++) {
+      for (int xi = 0; xi < a2; xi++)
+        microKernel(V + xi * MR * C, C, 1, U.data() + (static_cast<std::size_t>(xi) * panelCount + q) * C * NR, C,
+                    M + xi * MR * NR);
+      const int width = std::min(NR, N - q * NR);
+      for (int i = 0; i < count; i++) {
+        const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+        const bool full = width == NR && m * th + m <= s.outH && m * tw + m <= s.outW;
+        float* const origin = y + ((static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw) * N + q * NR;
+        float out[m][m][NR];
+        for (int h = 0; h < NR; h += 8) {
+          v8 mm[a][a], sr[m][a], o[m][m];
+          for (int xi = 0; xi < a2; xi++) mm[xi / a][xi % a] = load(M + (xi * MR + i) * NR + h);
+          for (int col = 0; col < a; col++) applyMatrix(Wino<m>::AT, &mm[0][col], a, &sr[0][col], a);  // Aᵀ M
+          for (int r = 0; r < m; r++) applyMatrix(Wino<m>::AT, &sr[r][0], 1, &o[r][0], 1);             // (Aᵀ M) A
+          const v8 bv = load(biases.data() + q * NR + h);
+          for (int r = 0; r < m; r++)
+            for (int col = 0; col < m; col++) {
+              v8 v = o[r][col] + bv;
+              if (relu) v = v > zero ? v : zero;
+              if (full)
+                *reinterpret_cast<v8u*>(origin + (static_cast<std::size_t>(r) * s.outW + col) * N + h) = v;
+              else
+                *reinterpret_cast<v8u*>(out[r][col] + h) = v;
+            }
+        }
+        if (full) continue;
+        for (int r = 0; r < m && m * th + r < s.outH; r++)
+          for (int col = 0; col < m && m * tw + col < s.outW; col++)
+            copy(origin + (static_cast<std::size_t>(r) * s.outW + col) * N, out[r][col], width);
+      }
+    }
+  });
+}
+
+// The filter gradient of conv2dWinograd's convolution: with y's tiles Aᵀ[(G g Gᵀ) ⊙ V]A, the gradient of
+// U = G g Gᵀ at position ξ is Σ over tiles of V[ξ]ᵀ (tiles × inC) times dM[ξ] (tiles × outC), dM = A dY Aᵀ
+// for each tile's m×m block of dy, and dW = Gᵀ dU G. Blocks of tiles are summed in a fixed number of groups
+// and the groups added in order, as in conv2dBackpropFilter, so the result does not depend on the threads.
+template <int m>
+void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  constexpr int a = Wino<m>::a, a2 = a * a;
+  const int C = s.inC, N = s.outC, Cp = roundUp(C, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
+  const int tiles = s.batch * tilesPerImage;
+  const int T = std::clamp(32 * 1024 / (a2 * Cp), 16, 128);  // tiles per task
+  const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
+  const int workers = std::min(threadCount.load(), groups);
+  const std::size_t partialSize = static_cast<std::size_t>(a2) * Cp * Np;  // dU[ξ][c][n]
+  std::vector<float> partials(groups * partialSize, 0.0f);
+  const std::size_t vSize = static_cast<std::size_t>(a2) * T * Cp, mSize = static_cast<std::size_t>(a2) * panelCount * T * NR;
+  std::vector<std::vector<float>> scratch(workers, std::vector<float>(vSize + mSize, 0.0f));
+  const v8 zero = {};
+  parallelFor(groups, workers, [&](int group, int worker) {
+    float* V = scratch[worker].data();  // V[ξ][t][c] at (ξ·T + t)·Cp + c (columns past C stay zero)
+    float* D = V + vSize;               // dM[ξ][q] a T × NR panel at ((ξ·panels + q)·T + t)·NR + j
+    float* partial = partials.data() + group * partialSize;
+    for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
+      const int t0 = task * T, count = std::min(T, tiles - t0);
+      for (int i = 0; i < count; i++) {
+        const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
+        const int ih0 = m * th - s.padTop, iw0 = m * tw - s.padLeft;
+        const float* image = x + static_cast<std::size_t>(b) * s.inH * s.inW * C;
+        if (ih0 >= 0 && ih0 + a <= s.inH && iw0 >= 0 && iw0 + a <= s.inW)
+          winogradInput<m, true>(s, image, ih0, iw0, V + static_cast<std::size_t>(i) * Cp, static_cast<std::ptrdiff_t>(T) * Cp);
+        else
+          winogradInput<m, false>(s, image, ih0, iw0, V + static_cast<std::size_t>(i) * Cp, static_cast<std::ptrdiff_t>(T) * Cp);
+        const float* grad = dy + ((static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw) * N;
+        const int rows = std::min(m, s.outH - m * th), cols = std::min(m, s.outW - m * tw);
+        for (int n = 0; n < N; n += 8) {
+          v8 g[m][m], e[a][m], dm[a][a];
+          for (int r = 0; r < m; r++)
+            for (int col = 0; col < m; col++)
+              g[r][col] = r < rows && col < cols ? load(grad + (static_cast<std::size_t>(r) * s.outW + col) * N + n) : zero;
+          for (int col = 0; col < m; col++) applyMatrix(Wino<m>::A, &g[0][col], m, &e[0][col], m);  // A dY
+          for (int r = 0; r < a; r++) applyMatrix(Wino<m>::A, &e[r][0], 1, &dm[r][0], 1);          // (A dY) Aᵀ
+          const int q = n / NR, j = n % NR;
+          for (int r = 0; r < a; r++)
+            for (int col = 0; col < a; col++)
+              *reinterpret_cast<v8u*>(D + ((static_cast<std::size_t>(r * a + col) * panelCount + q) * T + i) * NR + j) = dm[r][col];
+        }
+      }
+      float tile[MR * NR];
+      for (int xi = 0; xi < a2; xi++) {
+        for (int q = 0; q < panelCount; q++) {
+          const float* panel = D + (static_cast<std::size_t>(xi) * panelCount + q) * T * NR;
+          for (int c0 = 0; c0 < Cp; c0 += MR) {
+            microKernel(V + static_cast<std::size_t>(xi) * T * Cp + c0, 1, Cp, panel, count, tile);
+            for (int i = 0; i < MR; i++) {
+              v8u* acc = reinterpret_cast<v8u*>(partial + (static_cast<std::size_t>(xi) * Cp + c0 + i) * Np + q * NR);
+              acc[0] += load(tile + i * NR);
+              acc[1] += load(tile + i * NR + 8);
+            }
+          }
+        }
+      }
+    }
+  });
+  for (int g = 1; g < groups; g++) {
+    const float* from = partials.data() + g * partialSize;
+    for (std::size_t k = 0; k < partialSize; k += 8)
+      *reinterpret_cast<v8u*>(partials.data() + k) += load(from + k);
+  }
+  for (int kh = 0; kh < 3; kh++)
+    for (int kw = 0; kw < 3; kw++)
+      for (int c = 0; c < C; c++)
+        for (int n = 0; n < N; n++) {
+          float sum = 0.0f;
+          for (int r = 0; r < a; r++)
+            for (int col = 0; col < a; col++) {
+              const float coef = Wino<m>::G[r][kh] * Wino<m>::G[col][kw];
+              if (coef != 0.0f) sum += coef * partials[(static_cast<std::size_t>(r * a + col) * Cp + c) * Np + n];
+            }
+          dw[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n] = sum;
+        }
+}
+
+// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2; F(2×2, 3×3)
+// otherwise (measured on 16×16×64→64: F(4×4) no faster forward, slower filter gradient).
+#ifndef CRACKDIFF_WINO_M
+inline int winogradTile(int C, int N) { return C * roundUp(N, NR) <= 2048 ? 4 : 2; }
+#else
+inline int winogradTile(int, int) { return CRACKDIFF_WINO_M; }
+#endif
+
 }  // namespace
 
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
+    return winogradTile(s.inC, s.outC) == 4 ? conv2dWinograd<4>(s, x, w, bias, relu, y)
+                                             : conv2dWinograd<2>(s, x, w, bias, relu, y);
   const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
   const int panelCount = roundUp(N, NR) / NR;
@@ -271,6 +527,9 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 }
 
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
+    return winogradTile(s.inC, s.outC) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
+                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;

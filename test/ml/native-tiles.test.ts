@@ -40,6 +40,9 @@ const cases: { x: [number, number, number, number]; w: [number, number, number, 
   { x: [2, 12, 12, 8], w: [3, 3, 8, 1], stride: 1, pad: "same" },
   { x: [2, 9, 9, 32], w: [1, 1, 32, 48], stride: 1, pad: "valid" },
   { x: [1, 30, 26, 5], w: [4, 4, 5, 33], stride: 2, pad: "valid" },
+  { x: [3, 9, 7, 24], w: [3, 3, 24, 16], stride: 1, pad: "same" },
+  { x: [2, 8, 8, 16], w: [3, 3, 16, 40], stride: 1, pad: "valid" },
+  { x: [2, 7, 6, 40], w: [3, 3, 40, 48], stride: 1, pad: "same" },
 ];
 
 const skip = skipReason();
