@@ -55,13 +55,18 @@ def rounds_per_s(step, warmup, rounds, steps):
     return rates
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def bench_args(doc):
+    """The timing flags both PyTorch bench scripts take; `doc`'s first line describes the script."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = bench_args(__doc__)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

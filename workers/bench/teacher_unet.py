@@ -19,16 +19,16 @@ median over timed rounds after warm-up steps; NCHW, as there.
 Prints the parameter count on stderr, then one JSON line: {"framework", "version", "threads",
 "train_img_per_s", "train_rounds", "batch", "size", "params", "final_loss"}.
 """
-import argparse
 import json
 import math
 import statistics
 import sys
-import time
 
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from reference_unet import bench_args, rounds_per_s  # same folder: the shared timing
 
 BATCH = 16
 SIZE = 64
@@ -123,12 +123,7 @@ class TeacherUNet(nn.Module):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=3)
-    args = parser.parse_args()
+    args = bench_args(__doc__)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -170,14 +165,7 @@ def main():
             torch._foreach_add_(ema, params, alpha=1 - d)
         state["loss"] = loss.item()  # trainDdpm reads every step's loss back (and checks it is finite)
 
-    for _ in range(args.warmup):
-        train_step()
-    rates = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            train_step()
-        rates.append(BATCH * args.steps / (time.perf_counter() - start))
+    rates = rounds_per_s(train_step, args.warmup, args.rounds, args.steps)
     print(
         json.dumps(
             {
