@@ -72,7 +72,7 @@ export interface Leaderboard {
 const repeatFields = new Set(["seed", "batch", "hardest", "data", "split", "testFraction", "dataset", "method", "sampler", "steps"]);
 const isRepeatField = (key: string) => repeatFields.has(key) || /RunId$/.test(key);
 /** Method settings an evaluation may report in its summary (an `eval` run's config names only the model). */
-const summarySettings = ["t0", "eta", "seeds", "residual", "smooth", "topk", "width", "depth", "levels", "stages", "latent", "targets"];
+const summarySettings = ["t0", "eta", "seeds", "residual", "smooth", "topk", "line", "background", "width", "depth", "levels", "stages", "latent", "targets"];
 
 const str = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);

@@ -11,7 +11,7 @@ import { makeSchedule, qSample } from "../../workers/ml/diffusion/schedule";
 import { DDIMScheduler, DDPMScheduler, spacedTimesteps } from "../../workers/ml/diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "../../workers/ml/diffusion/sample";
 import { NoiseGenerator, gaussian } from "../../workers/ml/random";
-import { healAndScore, healBatch, healNoise, makeHealScheduler, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur } from "../../workers/ml/heal";
+import { healAndScore, healBatch, healNoise, makeHealScheduler, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur, imageScore, lineMeans } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
 
 const ready = initBackend();
@@ -213,6 +213,29 @@ test("top-k pooling and heatmap smoothing", async () => {
   assert.ok(Math.abs(data.reduce((x, y) => x + y, 0) - 1) < 1e-5);
   assert.ok(data[4 * 9 + 4]! < 0.2 && data[4 * 9 + 4]! > data[4 * 9 + 5]!);
   blurred.dispose();
+});
+
+test("the image score favours lines over blobs of the same mass and discounts a tile-wide residual", () => {
+  const size = 32;
+  const map = (fill: (x: number, y: number) => number) => Float32Array.from({ length: size * size }, (_, i) => fill(i % size, Math.floor(i / size)));
+  const line = map((x, y) => (y === 16 && x >= 8 && x < 24 ? 1 : 0)); // 16 pixels in a row
+  const blob = map((x, y) => (x >= 14 && x < 18 && y >= 14 && y < 18 ? 1 : 0)); // 16 pixels in a square
+  // A 13-pixel segment fits inside the line (mean 1) but covers only a few of the blob's pixels.
+  assert.equal(lineMeans(line, 13)[16 * size + 16], 1);
+  assert.ok(Math.max(...lineMeans(blob, 13)) < 0.5);
+  const scoring = { topkPercent: 1, lineLength: 13, background: 0 };
+  assert.ok(imageScore(line, scoring) > 2 * imageScore(blob, scoring));
+  // Single pixels (line 1) cannot tell them apart.
+  const pixels = { topkPercent: 1, lineLength: 1, background: 0 };
+  assert.equal(imageScore(line, pixels), imageScore(blob, pixels));
+  assert.equal(imageScore(line, pixels), topKMean(line, 1));
+  // The background term subtracts a multiple of the mean: adding 0.5 everywhere moves the pooled value by
+  // 0.5 and the score by 0.5 − 1.5 · 0.5.
+  const raised = line.map((v) => v + 0.5);
+  const withBackground = { topkPercent: 1, lineLength: 13, background: 1.5 };
+  const expected = imageScore(line, withBackground) + 0.5 - 1.5 * 0.5;
+  assert.ok(Math.abs(imageScore(raised, withBackground) - expected) < 1e-6);
+  assert.throws(() => lineMeans(new Float32Array(10), 3), /square/);
 });
 
 test("the dark residual counts only pixels darker than their healing; steps and seeds default by sampler", async () => {

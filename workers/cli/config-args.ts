@@ -39,6 +39,8 @@ export const samplerFlags: FlagMap = {
     ["seeds", "seeds"],
     ["noise-seed", "noiseSeed"],
     ["topk", "topk"],
+    ["line", "line"],
+    ["background", "background"],
     ["smooth", "smooth"],
   ],
   choices: [

@@ -1,10 +1,10 @@
 /**
  * `npm run cli -- eval --model MODEL_DIR --data DIR [--split test|val|train|all] [--sampler ddpm|ddim] [--steps S]
- *  [--t0 T] [--seeds K] [--seed N] [--eta E] [--topk PCT] [--smooth SIGMA] [--residual dark|abs] [--batch B]
+ *  [--t0 T] [--seeds K] [--seed N] [--eta E] [--topk PCT] [--line PX] [--background W] [--smooth SIGMA] [--residual dark|abs] [--batch B]
  *  [--test-fraction F] [--val-fraction F] [--threshold-quantile Q] [--val-images N] [--allow-overlap] [--hardest N]
  *  [--out DIR] --json`
  * Evaluates any trained model (DDPM teacher, student, autoencoder) on the split with the same metrics for all;
- * sampler flags apply to a teacher, --residual, --smooth and --topk to a teacher and an autoencoder. Refuses
+ * sampler flags apply to a teacher, --residual, --smooth, --topk, --line and --background to a teacher and an autoencoder. Refuses
  * images the model or its teacher trained on unless --allow-overlap. image_f1 uses a threshold fixed on the validation normals of the model's training data
  * (the --threshold-quantile, 0.95, of their scores); image_f1_oracle is the best F1 over thresholds chosen on
  * the evaluated images themselves. Writes OUT/results.json and panels of the hardest cases under OUT/media

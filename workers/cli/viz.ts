@@ -35,6 +35,8 @@ export default (async (args) => {
       seeds: 1,
       seed,
       topk: args.number("topk", defaultHealOptions.topkPercent),
+      line: args.number("line", defaultHealOptions.lineLength),
+      background: args.number("background", defaultHealOptions.background),
       smooth: args.number("smooth", defaultHealOptions.smoothSigma),
       residual: args.choice("residual", RESIDUALS, defaultHealOptions.residual),
     });

@@ -59,8 +59,12 @@ const samplerFields = {
   seeds: z.number().int().min(1).max(16).optional(),
   /** Seed of the healing noise. */
   noiseSeed: z.number().int().min(0).default(0),
-  /** Image score = mean of the top-k % heatmap pixels. */
+  /** Image score: the top-k % of the heatmap's segment means (workers/ml/heal.ts, ImageScoring)… */
   topk: z.number().positive().max(100).default(defaultHealOptions.topkPercent),
+  /** …along segments of this many pixels (1 = single pixels)… */
+  line: z.number().int().min(1).max(64).default(defaultHealOptions.lineLength),
+  /** …minus this many times the heatmap's mean. */
+  background: z.number().min(0).max(10).default(defaultHealOptions.background),
   /** Gaussian smoothing of heatmaps, σ in pixels (0 = none). */
   smooth: z.number().min(0).max(10).default(defaultHealOptions.smoothSigma),
   /** Which differences count: where the image is darker than its healing (cracks are), or any. */

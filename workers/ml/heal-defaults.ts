@@ -22,7 +22,9 @@ export const defaultHealOptions: HealOptions = {
   seeds: 16,
   seed: 0,
   smoothSigma: 1,
-  topkPercent: 1,
+  topkPercent: 2,
+  lineLength: 13,
+  background: 1.5,
   residual: "dark",
   batchSize: 32,
 };

@@ -3,7 +3,7 @@
  * (Ho et al. Eq. 4), run the reverse process back to x̂_0 with a DDPM or DDIM scheduler; what the model of
  * normal concrete cannot reproduce (a crack) stays in the residual. Heatmap = the residual (|y − x̂_0|, or
  * only where y is darker than x̂_0) of x̂_0 averaged over K noise seeds, averaged over channels, optionally
- * Gaussian-smoothed; image score = mean of the top-k % heatmap pixels. Images are healed in batches; each
+ * Gaussian-smoothed; the image score pools it (imageScore). Images are healed in batches; each
  * image's noise depends only on (seed, its id, k), so its result does not depend on which images share its
  * batch.
  */
@@ -14,7 +14,22 @@ import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/sch
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";
 import { RESIDUALS, type ResidualKind } from "./heal-defaults";
 
-export interface HealOptions {
+/**
+ * How a heatmap pools into the image score: each pixel takes its best mean along a short segment through it
+ * (cracks are lines; pores, grains and stains are not), the top-k % of those are averaged, and a multiple of
+ * the heatmap's mean is subtracted (a tile whose whole texture heals badly is not cracked). Chosen on
+ * validation data (docs/localisation.md).
+ */
+export interface ImageScoring {
+  /** Mean of the top `topkPercent` % of the segment means. */
+  topkPercent: number;
+  /** Segment length in pixels, 8 directions (1 = each pixel alone). */
+  lineLength: number;
+  /** Subtract this many times the heatmap's mean. */
+  background: number;
+}
+
+export interface HealOptions extends ImageScoring {
   sampler: SamplerKind;
   /** Network calls per heal; DDPM with steps < t₀ uses the respaced ancestral sampler. */
   steps: number;
@@ -27,8 +42,6 @@ export interface HealOptions {
   seed: number;
   /** Gaussian smoothing of the heatmap, σ in pixels (0 = none). */
   smoothSigma: number;
-  /** Image score = mean of the top `topkPercent` % of heatmap pixels. */
-  topkPercent: number;
   /** Which differences count: "dark" = where y is darker than x̂_0 (cracks are), "abs" = |y − x̂_0|. */
   residual: ResidualKind;
   /** Images healed together (one network call per step for the whole batch). */
@@ -61,11 +74,11 @@ export interface HealResult {
 }
 
 export function validateHealOptions(options: HealOptions, schedule: NoiseSchedule): void {
-  const { t0, steps, seeds, topkPercent, smoothSigma, batchSize, residual } = options;
+  const { t0, steps, seeds, smoothSigma, batchSize, residual } = options;
   if (!Number.isInteger(t0) || t0 < 1 || t0 > schedule.T) throw new Error(`t0 must be an integer in [1, ${schedule.T}], got ${t0}`);
   if (!Number.isInteger(steps) || steps < 1 || steps > t0) throw new Error(`steps must be an integer in [1, t0 = ${t0}], got ${steps}`);
   if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`seeds must be a positive integer, got ${seeds}`);
-  if (!(topkPercent > 0 && topkPercent <= 100)) throw new Error(`topk must be a percentage in (0, 100], got ${topkPercent}`);
+  validateImageScoring(options);
   if (!(smoothSigma >= 0 && smoothSigma <= 10)) throw new Error(`smoothing sigma must be in [0, 10] pixels, got ${smoothSigma}`);
   if (!RESIDUALS.includes(residual)) throw new Error(`residual must be ${RESIDUALS.join(" or ")}, got ${String(residual)}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
@@ -161,7 +174,7 @@ export async function healAndScore(
         id: c.id,
         healed: healedData.slice(i * pixels, (i + 1) * pixels),
         heatmap,
-        score: topKMean(heatmap, options.topkPercent),
+        score: imageScore(heatmap, options),
       });
     });
     hooks.onProgress?.(results.length, inputs.length);
@@ -174,7 +187,57 @@ export function netCallsPerImage(options: Pick<HealOptions, "steps" | "seeds">):
   return options.steps * options.seeds;
 }
 
-/** Mean of the largest `percent` % of the values (at least one value): the pooled image score. */
+export function validateImageScoring({ topkPercent, lineLength, background }: ImageScoring): void {
+  if (!(topkPercent > 0 && topkPercent <= 100)) throw new Error(`topk must be a percentage in (0, 100], got ${topkPercent}`);
+  if (!Number.isInteger(lineLength) || lineLength < 1 || lineLength > 64) throw new Error(`line must be an integer in 1..64 pixels, got ${lineLength}`);
+  if (!(background >= 0 && background <= 10)) throw new Error(`background must be in [0, 10], got ${background}`);
+}
+
+/** The image score of a square heatmap (see ImageScoring). */
+export function imageScore(heatmap: Float32Array, { topkPercent, lineLength, background }: ImageScoring): number {
+  const pooled = topKMean(lineLength > 1 ? lineMeans(heatmap, lineLength) : heatmap, topkPercent);
+  if (background === 0) return pooled;
+  let sum = 0;
+  for (const v of heatmap) sum += v;
+  return pooled - (background * sum) / heatmap.length;
+}
+
+/**
+ * Each pixel's largest mean along a segment of `length` pixels centred on it, over 8 directions (0°, 22.5°, …);
+ * segments are cut at the border and averaged over the pixels inside.
+ */
+export function lineMeans(heatmap: Float32Array, length: number): Float32Array {
+  const size = Math.round(Math.sqrt(heatmap.length));
+  if (size * size !== heatmap.length) throw new Error(`lineMeans: a square heatmap was expected, got ${heatmap.length} values`);
+  const half = (length - 1) / 2;
+  // Pixel offsets of each direction's segment, rounded once.
+  const segments = Array.from({ length: 8 }, (_, d) => {
+    const [dx, dy] = [Math.cos((d * Math.PI) / 8), Math.sin((d * Math.PI) / 8)];
+    return Array.from({ length }, (_, i) => [Math.round((i - half) * dx), Math.round((i - half) * dy)] as const);
+  });
+  const out = new Float32Array(heatmap.length);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      let best = 0;
+      for (const segment of segments) {
+        let sum = 0;
+        let n = 0;
+        for (const [ox, oy] of segment) {
+          const xx = x + ox;
+          const yy = y + oy;
+          if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
+          sum += heatmap[yy * size + xx]!;
+          n++;
+        }
+        if (sum / n > best) best = sum / n;
+      }
+      out[y * size + x] = best;
+    }
+  }
+  return out;
+}
+
+/** Mean of the largest `percent` % of the values (at least one value). */
 export function topKMean(values: Float32Array, percent: number): number {
   const k = Math.max(1, Math.round((values.length * percent) / 100));
   const sorted = Float32Array.from(values).sort();

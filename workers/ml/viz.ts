@@ -9,7 +9,7 @@ import { gaussian, mixSeed, NoiseGenerator } from "./random";
 import { checkTimestep, qSample, type NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "./diffusion/sample";
-import { gaussianBlur, healBatch, healNoise, makeHealScheduler, residualMap, topKMean, type HealOptions } from "./heal";
+import { gaussianBlur, healBatch, healNoise, makeHealScheduler, residualMap, imageScore, type HealOptions } from "./heal";
 import type { ImageResult } from "./evaluate";
 
 /** An RGB image in [0, 1], row-major H×W×3. */
@@ -168,7 +168,7 @@ export async function healingTrajectory(
   ];
   if (extra.mask) row.push(maskTile(extra.mask, size));
   tf.dispose([y, healed, start!, heat, ...predictions]);
-  return { png: await tilePng(composeGrid([row])), score: topKMean(heatmap, options.topkPercent), shownSteps };
+  return { png: await tilePng(composeGrid([row])), score: imageScore(heatmap, options), shownSteps };
 }
 
 /**

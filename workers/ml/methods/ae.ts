@@ -7,7 +7,7 @@
  *             → [nearest ×2 → conv] × (depth − 1) → conv → x̂
  */
 import * as tf from "@tensorflow/tfjs";
-import { defaultHealOptions, gaussianBlur, residualMap, topKMean, type HealOptions } from "../heal";
+import { defaultHealOptions, gaussianBlur, residualMap, imageScore, type HealOptions } from "../heal";
 import type { Weights } from "../unet";
 import { conv, convSpec, ParamSet, up2, type ParamSpec } from "./params";
 import type { Detector, ValidationSource } from "./detector";
@@ -26,7 +26,7 @@ export interface AeConfig {
 export const defaultAeConfig: Omit<AeConfig, "channels"> = { width: 16, depth: 4, latent: 16 };
 
 /** How a residual becomes a heatmap and a score: the teacher's rules. */
-export type Scoring = Pick<HealOptions, "residual" | "smoothSigma" | "topkPercent">;
+export type Scoring = Pick<HealOptions, "residual" | "smoothSigma" | "topkPercent" | "lineLength" | "background">;
 
 const widthAt = (c: AeConfig, l: number) => c.width * 2 ** l;
 
@@ -93,7 +93,7 @@ export function aeDetector(
     channels: ae.config.channels,
     params: ae.params.parameterCount,
     callsPerImage: 1,
-    settings: { width: ae.config.width, depth: ae.config.depth, latent: ae.config.latent, residual: scoring.residual, smooth: scoring.smoothSigma, topk: scoring.topkPercent },
+    settings: { width: ae.config.width, depth: ae.config.depth, latent: ae.config.latent, residual: scoring.residual, smooth: scoring.smoothSigma, topk: scoring.topkPercent, line: scoring.lineLength, background: scoring.background },
     trainedOn: info.trainedOn ? new Set(info.trainedOn) : null,
     validation: info.validation,
     heatmaps: (inputs, hooks) =>
@@ -102,7 +102,7 @@ export function aeDetector(
         { size, channels: ae.config.channels },
         info.batchSize ?? 32,
         (x) => ae.anomalyMap(x, scoring),
-        (heatmap, reconstruction) => ({ heatmap, score: topKMean(heatmap, scoring.topkPercent), reconstruction }),
+        (heatmap, reconstruction) => ({ heatmap, score: imageScore(heatmap, scoring), reconstruction }),
         hooks,
       ),
     dispose: () => ae.params.dispose(),

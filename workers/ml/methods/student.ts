@@ -13,7 +13,7 @@
  * teacher's pooling.
  */
 import * as tf from "@tensorflow/tfjs";
-import { topKMean } from "../heal";
+import { imageScore, type ImageScoring } from "../heal";
 import type { Weights } from "../unet";
 import { conv, convSpec, ParamSet, up2, type ParamSpec } from "./params";
 import type { Detector, ValidationSource } from "./detector";
@@ -31,8 +31,10 @@ export interface StudentConfig {
   stages: number;
   /** Training targets were divided by this; the heatmap multiplies it back. */
   targetScale: number;
-  /** Image score = mean of the top-k % heatmap pixels. */
+  /** The image score's rule (ImageScoring); models saved before line and background existed pooled single pixels. */
   topk: number;
+  line?: number;
+  background?: number;
 }
 
 const widthAt = (c: StudentConfig, l: number) => c.width * 2 ** Math.min(l, 2);
@@ -115,6 +117,7 @@ export function studentDetector(
   info: { trainedOn: string[] | null; validation: ValidationSource | null; settings: Record<string, string | number>; batchSize?: number },
 ): Detector {
   const c = student.config;
+  const scoring: ImageScoring = { topkPercent: c.topk, lineLength: c.line ?? 1, background: c.background ?? 0 };
   if (size % 2 ** (c.levels - 1) !== 0) throw new Error(`student: size ${size} must be divisible by 2^(levels − 1)`);
   return {
     method: studentMethod(c.kind),
@@ -122,7 +125,7 @@ export function studentDetector(
     channels: c.channels,
     params: student.params.parameterCount,
     callsPerImage: 1,
-    settings: { width: c.width, levels: c.levels, stages: c.stages, topk: c.topk, ...info.settings },
+    settings: { width: c.width, levels: c.levels, stages: c.stages, topk: c.topk, line: scoring.lineLength, background: scoring.background, ...info.settings },
     trainedOn: info.trainedOn ? new Set(info.trainedOn) : null,
     validation: info.validation,
     heatmaps: (inputs, hooks) =>
@@ -131,7 +134,7 @@ export function studentDetector(
         { size, channels: c.channels },
         info.batchSize ?? 64,
         (x) => ({ heatmap: student.heatmap(x) }),
-        (heatmap) => ({ heatmap, score: topKMean(heatmap, c.topk), reconstruction: null }),
+        (heatmap) => ({ heatmap, score: imageScore(heatmap, scoring), reconstruction: null }),
         hooks,
       ),
     dispose: () => student.params.dispose(),

@@ -23,7 +23,7 @@ export function teacherDetector(teacher: Teacher, options: HealOptions): Detecto
     channels: teacher.meta.channels,
     params: teacher.model.parameterCount,
     callsPerImage: netCallsPerImage(options),
-    settings: { sampler: options.sampler, steps: options.steps, t0: options.t0, eta: options.eta, seeds: options.seeds, smooth: options.smoothSigma, topk: options.topkPercent, residual: options.residual },
+    settings: { sampler: options.sampler, steps: options.steps, t0: options.t0, eta: options.eta, seeds: options.seeds, smooth: options.smoothSigma, topk: options.topkPercent, line: options.lineLength, background: options.background, residual: options.residual },
     trainedOn: trainedOn ? new Set(trainedOn) : null,
     validation,
     heatmaps: async (inputs, hooks) =>
@@ -50,6 +50,8 @@ export interface TargetSettings {
   seed: number;
   smooth: number;
   topk: number;
+  line: number;
+  background: number;
   residual: ResidualKind;
 }
 
@@ -80,6 +82,8 @@ export async function targetSettings(teacherName: string, teacher: Teacher, opti
     seed: options.seed,
     smooth: options.smoothSigma,
     topk: options.topkPercent,
+    line: options.lineLength,
+    background: options.background,
     residual: options.residual,
   };
 }

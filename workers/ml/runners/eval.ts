@@ -29,6 +29,8 @@ export function samplerOptions(c: {
   seeds?: number;
   noiseSeed: number;
   topk: number;
+  line: number;
+  background: number;
   smooth: number;
   residual: ResidualKind;
   batch?: number;
@@ -43,6 +45,8 @@ export function samplerOptions(c: {
     seed: c.noiseSeed,
     smoothSigma: c.smooth,
     topkPercent: c.topk,
+    lineLength: c.line,
+    background: c.background,
     residual: c.residual,
     batchSize: c.batch ?? 32,
   };

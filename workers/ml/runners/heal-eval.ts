@@ -29,6 +29,8 @@ export function healOptionsOf(config: {
   seeds?: number;
   seed: number;
   topk: number;
+  line: number;
+  background: number;
   smooth: number;
   residual: ResidualKind;
   batch?: number;
@@ -129,6 +131,8 @@ export function summaryRecord(summary: EvalSummary, options: HealOptions, backen
     residual: options.residual,
     smooth: options.smoothSigma,
     topk: options.topkPercent,
+    line: options.lineLength,
+    background: options.background,
     ...summary,
     params,
     backend,

@@ -119,6 +119,8 @@ export async function trainStudent(config: StudentTrainConfig, ctx: RunContext):
     stages: kind === "single" ? 1 : config.stages,
     targetScale: scale,
     topk: config.topk,
+    line: config.line,
+    background: config.background,
   };
   const student = new Student(studentConfig, config.seed);
   const detector = studentDetector(student, size, { trainedOn: null, validation: null, settings: {} });
