@@ -19,7 +19,7 @@ import { evaluateHealing, hardestCases } from "../../workers/ml/evaluate";
 import { defaultHealOptions } from "../../workers/ml/heal";
 import { runners, type RunContext } from "../../workers/ml/kinds";
 import { RunCancelled, type RunLogger } from "../../workers/ml/logger";
-import { defaultTrainOptions, epsilonModel, trainDdpm } from "../../workers/ml/train";
+import { defaultTrainOptions, epsilonModel, learningRateAt, trainDdpm } from "../../workers/ml/train";
 import { UNet } from "../../workers/ml/unet";
 import { Args } from "../../workers/cli/args";
 
@@ -29,9 +29,9 @@ test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const bits = async (t: tf.Tensor) => new Uint32Array(((await t.data()) as Float32Array).slice().buffer);
 
-test("a checkpoint round-trips exactly, as bytes and as a folder (with the attention block)", async () => {
+test("a checkpoint round-trips exactly, as bytes and as a folder (with attention and GroupNorm)", async () => {
   await ready;
-  const net = new UNet({ channels: 1, width: 4, depth: 3, attention: true }, 5);
+  const net = new UNet({ channels: 1, width: 4, depth: 3, attention: true, norm: true }, 5);
   let i = 0;
   for (const v of net.variables.values()) v.assign(tf.tidy(() => gaussian(v.shape, 100 + i++).mul(0.1)));
   const meta: CheckpointMeta = {
@@ -89,6 +89,40 @@ test("the attention block starts as the identity: a fresh net with it computes w
   tf.dispose([x, a, b, c]);
   plain.dispose();
   withAttention.dispose();
+});
+
+test("learning rate: linear warm-up, then constant or a half cosine down to 0", () => {
+  const o = { iters: 1100, lr: 1e-3, warmup: 100 };
+  assert.equal(learningRateAt(50, { ...o, lrDecay: "none" }), 5e-4);
+  assert.equal(learningRateAt(1100, { ...o, lrDecay: "none" }), 1e-3);
+  assert.equal(learningRateAt(50, { ...o, lrDecay: "cosine" }), 5e-4);
+  assert.equal(learningRateAt(100, { ...o, lrDecay: "cosine" }), 1e-3);
+  assert.ok(Math.abs(learningRateAt(600, { ...o, lrDecay: "cosine" }) - 5e-4) < 1e-12);
+  assert.ok(learningRateAt(1100, { ...o, lrDecay: "cosine" }) < 1e-12);
+});
+
+test("GroupNorm normalises: scaling what a ResBlock normalises leaves the output unchanged, unlike without it", async () => {
+  await ready;
+  const outputChange = async (norm: boolean) => {
+    const net = new UNet({ channels: 1, width: 8, depth: 2, norm }, 7);
+    let i = 0;
+    for (const [name, v] of net.variables) if (!name.includes(".norm.")) v.assign(tf.tidy(() => gaussian(v.shape, 300 + i++).mul(0.1)));
+    const x = gaussian([2, 8, 8, 1], 11) as tf.Tensor4D;
+    const before = net.apply(x, [5, 600]);
+    // conv1's output plus the time projection, times 3: what the norm sees, scaled.
+    for (const name of ["down0.block.conv1.w", "down0.block.conv1.b", "down0.block.time.w", "down0.block.time.b"]) {
+      const v = net.variables.get(name)!;
+      v.assign(tf.tidy(() => v.mul(3)));
+    }
+    const after = net.apply(x, [5, 600]);
+    const change = tf.max(tf.abs(tf.sub(before, after))).arraySync() as number;
+    const scale = tf.max(tf.abs(before)).arraySync() as number;
+    tf.dispose([x, before, after]);
+    net.dispose();
+    return change / scale;
+  };
+  assert.ok((await outputChange(true)) < 1e-4);
+  assert.ok((await outputChange(false)) > 1e-2);
 });
 
 test("a tiny DDPM trained on synthetic normal concrete detects cracks better than chance", async () => {

@@ -101,6 +101,8 @@ export const ddpmTrainConfig = z
     batch: z.number().int().min(1).max(256).default(16),
     lr: z.number().positive().max(0.1).default(1e-3),
     warmup: z.number().int().min(0).max(10000).default(100),
+    /** After the warm-up: a constant learning rate, or a half-cosine decay to 0 at the last step. */
+    lrDecay: z.enum(["none", "cosine"]).default("none"),
     schedule: z.enum(["linear", "cosine"]).default("linear"),
     T: z.number().int().min(10).max(4000).default(1000),
     /** UNet channels at full resolution and number of resolution levels. */
@@ -108,6 +110,8 @@ export const ddpmTrainConfig = z
     depth: z.number().int().min(1).max(6).default(4),
     /** A self-attention block at the lowest resolution. */
     attention: z.boolean().default(false),
+    /** GroupNorm inside every ResBlock. */
+    norm: z.boolean().default(false),
     ema: z.number().min(0).max(0.99999).default(0.995),
     /** Train on random crop × crop windows (0 = whole images). */
     crop: z.number().int().min(0).max(256).default(32),

@@ -17,6 +17,8 @@ export interface TrainOptions {
   /** Adam learning rate (after a linear warm-up over `warmup` steps). */
   lr: number;
   warmup: number;
+  /** After the warm-up: keep lr, or decay it along a half cosine to 0 at the last step. */
+  lrDecay: "none" | "cosine";
   /** EMA decay; the effective decay is min(decay, (1 + n)/(10 + n)) so short runs average sensibly early on. */
   emaDecay: number;
   /** Gradients are rescaled to this global L2 norm at most (DDPM clips at 1). */
@@ -37,6 +39,7 @@ export const defaultTrainOptions: TrainOptions = {
   batch: 16,
   lr: 1e-3,
   warmup: 100,
+  lrDecay: "none",
   emaDecay: 0.995,
   gradClip: 1,
   augment: true,
@@ -127,7 +130,7 @@ export async function trainDdpm(
   /** Continue from this state (saved by `hooks.checkpoint` of an earlier attempt with the same options). */
   resume?: TrainState,
 ): Promise<TrainResult & { ema: WeightsEma }> {
-  const { iters, batch, lr, warmup, emaDecay, gradClip, augment, seed } = options;
+  const { iters, batch, lr, warmup, lrDecay, emaDecay, gradClip, augment, seed } = options;
   const crop = options.crop > 0 ? options.crop : size;
   if (!Number.isInteger(crop) || crop > size) throw new Error(`train: crop must be an integer ≤ the image size ${size}, got ${options.crop}`);
   const channels = model.config.channels;
@@ -178,7 +181,7 @@ export async function trainDdpm(
         cropAndTransform(source, size, channels, window, transform, target);
         t[b] = 1 + Math.floor(random() * schedule.T);
       }
-      const stepLr = lr * Math.min(1, step / Math.max(1, warmup));
+      const stepLr = learningRateAt(step, { iters, lr, warmup, lrDecay });
       (optimizer as unknown as { learningRate: number }).learningRate = stepLr;
 
       const loss = tf.tidy(() => {
@@ -289,4 +292,11 @@ export function cropAndTransform(
 /** The EMA weights as an ε-model over a batch (what healing and sampling use). */
 export function epsilonModel(model: UNet, weights?: Weights) {
   return (xt: tf.Tensor4D, t: number) => model.apply(xt, t, weights);
+}
+
+/** The learning rate of step `step` (1-based): linear warm-up, then constant or a half-cosine decay to 0. */
+export function learningRateAt(step: number, o: Pick<TrainOptions, "iters" | "lr" | "warmup" | "lrDecay">): number {
+  if (step < o.warmup) return (o.lr * step) / o.warmup;
+  if (o.lrDecay === "none" || o.iters <= o.warmup) return o.lr;
+  return 0.5 * o.lr * (1 + Math.cos((Math.PI * (step - o.warmup)) / (o.iters - o.warmup)));
 }

@@ -9,9 +9,10 @@
  *
  * The timestep enters through a sinusoidal embedding (Vaswani et al. 2017, as in DDPM) passed through a
  * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
- * There is no GroupNorm: on wasm its element-wise ops and their gradients cost as much as the convolutions
- * (measured: a training step twice as slow); instead each residual branch's last conv starts at zero, so the
- * net starts as a stack of identities and trains stably without normalisation (as Fixup, Zhang et al. 2019).
+ * GroupNorm is optional (`norm`) and off by default: on wasm its element-wise ops and their gradients cost as
+ * much as the convolutions, and it did not localise better (docs/localisation.md); instead each residual
+ * branch's last conv starts at zero, so the net starts as a stack of identities and trains stably without
+ * normalisation (as Fixup, Zhang et al. 2019).
  * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their
  * exponential moving average (used for sampling).
  */
@@ -27,6 +28,8 @@ export interface UNetConfig {
   depth: number;
   /** A self-attention block after the middle ResBlock, at the lowest resolution (Ho et al. use it at 16×16). */
   attention?: boolean;
+  /** GroupNorm (4 channels a group) before each ResBlock's ReLU, as Ho et al. normalise. */
+  norm?: boolean;
 }
 
 export const defaultUNetConfig: UNetConfig = { channels: 1, width: 16, depth: 4 };
@@ -37,7 +40,7 @@ export type Weights = ReadonlyMap<string, tf.Tensor>;
 interface ParamSpec {
   name: string;
   shape: number[];
-  init: "he" | "zeros";
+  init: "he" | "zeros" | "ones";
 }
 
 export function levelWidths(config: UNetConfig): number[] {
@@ -65,6 +68,10 @@ function paramSpecs(config: UNetConfig): ParamSpec[] {
   const resBlock = (name: string, cin: number, cout: number) => {
     conv(`${name}.conv1`, 3, cin, cout);
     dense(`${name}.time`, timeDim(config), cout);
+    if (config.norm) {
+      specs.push({ name: `${name}.norm.g`, shape: [cout], init: "ones" });
+      specs.push({ name: `${name}.norm.b`, shape: [cout], init: "zeros" });
+    }
     // Zero-initialised so each block starts as the identity (the "zero_module" of improved DDPM).
     conv(`${name}.conv2`, 3, cout, cout, true);
     if (cin !== cout) conv(`${name}.skip`, 1, cin, cout);
@@ -179,6 +186,7 @@ let variableCounter = 0;
 
 function initialValue(spec: ParamSpec, seed: number): tf.Tensor {
   if (spec.init === "zeros") return tf.zeros(spec.shape);
+  if (spec.init === "ones") return tf.ones(spec.shape);
   // He-uniform over the fan-in (every product in the last dimension's sum).
   const fanIn = spec.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const limit = Math.sqrt(6 / fanIn);
@@ -223,10 +231,20 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     }
     return sum!;
   };
+  const groupNorm = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
+    const [b, height, width, c] = x.shape;
+    const groups = Math.max(1, Math.floor(c / 4));
+    const grouped = x.reshape([b, height, width, groups, c / groups]);
+    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+    const normalised = grouped.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).reshape([b, height, width, c]);
+    return normalised.mul(w(`${name}.g`)).add(w(`${name}.b`)) as tf.Tensor4D;
+  };
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
     let h = convOfParts(parts, `${name}.conv1`);
     const cout = h.shape[3];
-    h = tf.relu(h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
+    h = h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]));
+    if (config.norm) h = groupNorm(h, `${name}.norm`);
+    h = tf.relu(h);
     h = conv(h, `${name}.conv2`);
     const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
     return h.add(skip) as tf.Tensor4D;

@@ -46,11 +46,11 @@ export async function trainTeacher(
 ): Promise<TrainedTeacher> {
   const { size, channels } = config;
   const schedule = makeSchedule(config.schedule, { T: config.T });
-  const model = new UNet({ channels, width: config.width, depth: config.depth, attention: config.attention }, config.seed);
+  const model = new UNet({ channels, width: config.width, depth: config.depth, attention: config.attention, norm: config.norm }, config.seed);
   const images = train.map((s) => s.image);
   const quickEvalSet = pickQuickEvalSet(evalSamples);
   logger.log(
-    `ddpm-train: ${train.length} normal images ${size}×${size}×${channels}, UNet width ${config.width} depth ${config.depth}${config.attention ? " with attention" : ""} ` +
+    `ddpm-train: ${train.length} normal images ${size}×${size}×${channels}, UNet width ${config.width} depth ${config.depth}${config.attention ? " with attention" : ""}${config.norm ? " with GroupNorm" : ""} ` +
       `(${model.parameterCount} parameters), ${config.iters} iters × batch ${config.batch}` +
       (config.crop ? ` on ${config.crop}×${config.crop} crops` : ""),
   );
@@ -91,6 +91,7 @@ export async function trainTeacher(
         batch: config.batch,
         lr: config.lr,
         warmup: config.warmup,
+        lrDecay: config.lrDecay,
         emaDecay: config.ema,
         gradClip: 1,
         augment: config.augment,
@@ -148,6 +149,7 @@ export async function trainTeacher(
       iters: config.iters,
       batch: config.batch,
       lr: config.lr,
+      lrDecay: config.lrDecay,
       ema: config.ema,
       crop: config.crop,
       seed: config.seed,
