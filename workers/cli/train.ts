@@ -2,7 +2,7 @@
  * `npm run cli -- train --method ddpm|ae|student-single|student-c2f --data DIR --out MODEL_DIR [options] --json`
  *
  *   ddpm     [--size 64] [--iters N] [--batch B] [--split train|all] [--seed K] [--lr LR] [--width W] [--depth D]
- *            [--schedule linear|cosine] [--lr-decay none|cosine] [--attention] [--norm] [--ema DECAY] [--crop C] [--channels 1|3] [--eval-every N] [--no-augment]
+ *            [--schedule linear|cosine] [--lr-decay none|cosine] [--attention] [--no-norm] [--ema DECAY] [--crop C] [--channels 1|3] [--eval-every N] [--no-augment]
  *   ae       [--size 64] [--channels 1|3] [--width W] [--depth D] [--latent L] [--iters N] [--batch B] [--lr LR] …
  *   student-single | student-c2f  --teacher TEACHER_DIR [--targets soft|binary] [--sampler ddim|ddpm] [--steps S]
  *            [--t0 T] [--seeds K] [--width W] [--levels L] [--stages S] [--iters N] [--batch B] [--lr LR] …
@@ -155,6 +155,6 @@ export function trainConfigFromArgs(args: Args): RunConfig<"ddpm-train"> {
       ["schedule", "schedule", ["linear", "cosine"]],
       ["lr-decay", "lrDecay", ["none", "cosine"]],
     ],
-    switches: [["no-augment", "augment", false], ["attention", "attention", true], ["norm", "norm", true]],
+    switches: [["no-augment", "augment", false], ["attention", "attention", true], ["no-norm", "norm", false]],
   });
 }

@@ -111,7 +111,7 @@ export const ddpmTrainConfig = z
     /** A self-attention block at the lowest resolution. */
     attention: z.boolean().default(false),
     /** GroupNorm inside every ResBlock. */
-    norm: z.boolean().default(false),
+    norm: z.boolean().default(true),
     ema: z.number().min(0).max(0.99999).default(0.995),
     /** Train on random crop × crop windows (0 = whole images). */
     crop: z.number().int().min(0).max(256).default(32),

@@ -9,10 +9,10 @@
  *
  * The timestep enters through a sinusoidal embedding (Vaswani et al. 2017, as in DDPM) passed through a
  * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
- * GroupNorm is optional (`norm`) and off by default: on wasm its element-wise ops and their gradients cost as
- * much as the convolutions, and it did not localise better (docs/localisation.md); instead each residual
- * branch's last conv starts at zero, so the net starts as a stack of identities and trains stably without
- * normalisation (as Fixup, Zhang et al. 2019).
+ * GroupNorm (`norm`, on by default) normalises each ResBlock's first conv before its ReLU: healing then
+ * localises cracks better on real pavement, whose tiles vary in brightness and texture (docs/localisation.md).
+ * Each residual branch's last conv starts at zero, so the net starts as a stack of identities (as Fixup,
+ * Zhang et al. 2019); without GroupNorm it still trains stably.
  * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their
  * exponential moving average (used for sampling).
  */
@@ -32,7 +32,7 @@ export interface UNetConfig {
   norm?: boolean;
 }
 
-export const defaultUNetConfig: UNetConfig = { channels: 1, width: 16, depth: 4 };
+export const defaultUNetConfig: UNetConfig = { channels: 1, width: 16, depth: 4, norm: true };
 
 /** Anything that maps a weight name to its tensor: the model's variables or their EMA. */
 export type Weights = ReadonlyMap<string, tf.Tensor>;
