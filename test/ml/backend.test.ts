@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { fromEnv, initBackend } from "../../workers/ml/backend";
 import { nativeStatus } from "../../workers/ml/kernels/native";
+import { webgpuAdapter } from "../../workers/ml/webgpu";
 
 /** Loss of a small conv net before and after a few Adam steps on fixed data (same seeds on any backend). */
 async function trainConvNet(steps: number): Promise<{ before: number; after: number }> {
@@ -75,7 +76,12 @@ test("cpu: initBackend selects the pure-JS backend and a conv net trains on it",
   assert.ok(after < before * 0.8, `loss should fall: ${before} → ${after}`);
 });
 
-test("auto prefers the native kernels to libtensorflow on the CPU", async () => {
+test("auto prefers the native kernels to libtensorflow on the CPU", async (t) => {
+  const gpu = await webgpuAdapter().catch(() => null);
+  if (gpu && !gpu.software) {
+    t.skip(`a GPU adapter is here (${gpu.device}): auto takes it, see webgpu.test.ts`);
+    return;
+  }
   const require = createRequire(__filename);
   const hasNative = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"].some((name) => {
     try {
@@ -85,7 +91,7 @@ test("auto prefers the native kernels to libtensorflow on the CPU", async () => 
       return false;
     }
   });
-  // No GPU on the machines these tests run on: a GPU would win before either.
+  // No GPU here: a GPU would win before either.
   const info = await initBackend("auto");
   assert.equal(info.backend, hasNative && !nativeStatus().active ? "tensorflow" : "wasm");
   assert.equal(tf.getBackend(), info.backend);
@@ -107,12 +113,12 @@ test("CRACKDIFF_BACKEND: read from the environment; an invalid value names the o
   assert.equal(fromEnv({}), "auto");
   assert.equal(fromEnv({ CRACKDIFF_BACKEND: "" }), "auto");
   assert.equal(fromEnv({ CRACKDIFF_BACKEND: "WASM" }), "wasm");
-  assert.throws(() => fromEnv({ CRACKDIFF_BACKEND: "gpu" }), /one of auto, tensorflow, wasm, cpu; got "gpu"/);
+  assert.throws(() => fromEnv({ CRACKDIFF_BACKEND: "gpu" }), /one of auto, tensorflow, webgpu, wasm, cpu; got "gpu"/);
 
   const saved = process.env.CRACKDIFF_BACKEND;
   try {
     process.env.CRACKDIFF_BACKEND = "cuda";
-    await assert.rejects(initBackend(), /CRACKDIFF_BACKEND must be one of auto, tensorflow, wasm, cpu; got "cuda"/);
+    await assert.rejects(initBackend(), /CRACKDIFF_BACKEND must be one of auto, tensorflow, webgpu, wasm, cpu; got "cuda"/);
     process.env.CRACKDIFF_BACKEND = "cpu";
     assert.equal((await initBackend()).backend, "cpu");
   } finally {

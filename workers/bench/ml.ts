@@ -21,7 +21,7 @@
  *                     torch_reference_unet and fraction_of_torch {train, infer} (ours ÷ PyTorch's img/s);
  *                     and workers/bench/teacher_unet.py, the teacher's net and trainDdpm step in PyTorch
  *                     (same shapes, 596,497 parameters): torch_teacher_train and teacher_fraction_of_torch
- *                     (teacher_train's img/s ÷ PyTorch's)
+ *                     (teacher_train's img/s ÷ PyTorch's); --torch-device cuda runs both on the GPU instead
  * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists, and `students`
  * (workers/bench/students.ts): each student's and the autoencoder's speed and speed-up over that healing.
  */
@@ -194,12 +194,13 @@ function benchTorch(args: Args, timing: Timing): TorchResults {
     return { reference: null, teacher: null, note };
   }
   const threads = String(args.number("torch-threads", 2));
+  const device = args.choice("torch-device", ["cpu", "cuda"] as const, "cpu");
   const timingArgs = (["warmup", "rounds", "steps"] as const).flatMap((k) => [`--${k}`, String(timing[k])]);
   const notes: string[] = [];
   const runScript = (name: string, label: string): Record<string, unknown> | null => {
     const script = path.join(__dirname, name);
-    console.error(`${label} on PyTorch (${python}, ${threads} threads)…`);
-    const run = spawnSync(python, [script, "--threads", threads, ...timingArgs], {
+    console.error(`${label} on PyTorch (${python}, ${device}, ${threads} threads)…`);
+    const run = spawnSync(python, [script, "--threads", threads, "--device", device, ...timingArgs], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       timeout: 30 * 60_000,

@@ -5,9 +5,9 @@ Net (ISSUE 3): input 64x64x1; conv3x3(16)+ReLU -> maxpool 2 -> conv3x3(32)+ReLU 
 nearest upsample x2 -> concat with the first conv's output -> conv3x3(16)+ReLU -> conv3x3(1); 'same'
 padding; Adam 1e-3; MSE; batch 16; random inputs. Throughput is the median over timed rounds after warm-up.
 
-    python3 workers/bench/reference_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3]
+    python3 workers/bench/reference_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3] [--device cpu|cuda]
 
-Prints one JSON line: {"framework", "version", "threads", "train_img_per_s", "infer_img_per_s", ...}.
+Prints one JSON line: {"framework", "version", "threads", "device", "train_img_per_s", "infer_img_per_s", ...}.
 """
 import argparse
 import json
@@ -42,17 +42,25 @@ class ReferenceUNet(nn.Module):
         return self.out(h)
 
 
-def rounds_per_s(step, warmup, rounds, steps):
+def rounds_per_s(step, warmup, rounds, steps, device):
     """Images per second of each timed round (`steps` calls of `step`), after `warmup` untimed calls."""
+    # CUDA runs asynchronously: a round ends when the GPU has finished its work, not when it was queued.
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
         step()
     rates = []
     for _ in range(rounds):
+        sync()
         start = time.perf_counter()
         for _ in range(steps):
             step()
+        sync()
         rates.append(BATCH * steps / (time.perf_counter() - start))
     return rates
+
+
+def device_name(device):
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def bench_args(doc):
@@ -62,6 +70,7 @@ def bench_args(doc):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="a torch device: cpu (default) or cuda")
     return parser.parse_args()
 
 
@@ -70,10 +79,11 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = ReferenceUNet()
+    device = torch.device(args.device)
+    model = ReferenceUNet().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(BATCH, 1, SIZE, SIZE)
-    y = torch.randn(BATCH, 1, SIZE, SIZE)
+    x = torch.randn(BATCH, 1, SIZE, SIZE).to(device)
+    y = torch.randn(BATCH, 1, SIZE, SIZE).to(device)
 
     def train_step():
         optimizer.zero_grad()
@@ -85,14 +95,15 @@ def main():
         with torch.no_grad():
             model(x)
 
-    train = rounds_per_s(train_step, args.warmup, args.rounds, args.steps)
-    infer = rounds_per_s(infer_step, args.warmup, args.rounds, args.steps)
+    train = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device)
+    infer = rounds_per_s(infer_step, args.warmup, args.rounds, args.steps, device)
     print(
         json.dumps(
             {
                 "framework": "pytorch",
                 "version": torch.__version__,
                 "threads": torch.get_num_threads(),
+                "device": device_name(device),
                 "train_img_per_s": statistics.median(train),
                 "infer_img_per_s": statistics.median(infer),
                 "train_rounds": train,

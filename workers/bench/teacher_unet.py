@@ -14,9 +14,9 @@ after a linear warm-up over 100 steps, gradients clipped to global norm 1, EMA o
 min(0.995, (1 + n)/(10 + n)), the loss read back every step. Timed as reference_unet.py times training: the
 median over timed rounds after warm-up steps; NCHW, as there.
 
-    python3 workers/bench/teacher_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3]
+    python3 workers/bench/teacher_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3] [--device cpu|cuda]
 
-Prints the parameter count on stderr, then one JSON line: {"framework", "version", "threads",
+Prints the parameter count on stderr, then one JSON line: {"framework", "version", "threads", "device",
 "train_img_per_s", "train_rounds", "batch", "size", "params", "final_loss"}.
 """
 import json
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from reference_unet import bench_args, rounds_per_s  # same folder: the shared timing
+from reference_unet import bench_args, device_name, rounds_per_s  # same folder: the shared timing
 
 BATCH = 16
 SIZE = 64
@@ -127,17 +127,18 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = TeacherUNet()
+    device = torch.device(args.device)
+    model = TeacherUNet().to(device)
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
     print(f"teacher UNet (PyTorch): {n_params} parameters", file=sys.stderr)
     optimizer = torch.optim.Adam(params, lr=LR)
     ema = [p.detach().clone() for p in params]
     betas = torch.linspace(1e-4, 0.02, T, dtype=torch.float64)
-    alpha_bars = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)]).float()  # [t], t = 0..T
+    alpha_bars = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)]).float().to(device)  # [t], t = 0..T
     # The bench's synthetic images, in the [-1, 1] data scale.
     k = torch.arange(SIZE * SIZE, dtype=torch.float32)
-    images = torch.stack([0.5 + 0.3 * torch.sin(k * 0.37 + i) for i in range(IMAGES)]).view(IMAGES, 1, SIZE, SIZE) * 2 - 1
+    images = (torch.stack([0.5 + 0.3 * torch.sin(k * 0.37 + i) for i in range(IMAGES)]).view(IMAGES, 1, SIZE, SIZE) * 2 - 1).to(device)
     state = {"step": 0, "loss": float("nan")}
 
     def train_step():
@@ -148,7 +149,7 @@ def main():
         x0 = torch.stack(
             [torch.rot90(images[i].flip(-1) if f & 1 else images[i], f >> 1, (-2, -1)) for i, f in zip(picks, transforms)]
         )
-        t = torch.randint(1, T + 1, (BATCH,))
+        t = torch.randint(1, T + 1, (BATCH,), device=device)
         noise = torch.randn_like(x0)
         ab = alpha_bars[t].view(BATCH, 1, 1, 1)
         xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
@@ -165,13 +166,14 @@ def main():
             torch._foreach_add_(ema, params, alpha=1 - d)
         state["loss"] = loss.item()  # trainDdpm reads every step's loss back (and checks it is finite)
 
-    rates = rounds_per_s(train_step, args.warmup, args.rounds, args.steps)
+    rates = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device)
     print(
         json.dumps(
             {
                 "framework": "pytorch",
                 "version": torch.__version__,
                 "threads": torch.get_num_threads(),
+                "device": device_name(device),
                 "train_img_per_s": statistics.median(rates),
                 "train_rounds": rates,
                 "batch": BATCH,

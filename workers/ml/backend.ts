@@ -1,12 +1,15 @@
 /**
- * Picks the TensorFlow.js compute backend: CRACKDIFF_BACKEND=auto|tensorflow|wasm|cpu.
+ * Picks the TensorFlow.js compute backend: CRACKDIFF_BACKEND=auto|tensorflow|webgpu|wasm|cpu.
  *
- * `auto` takes, in order: @tensorflow/tfjs-node-gpu when it runs on a GPU; the wasm backend when the native
+ * `auto` takes, in order: @tensorflow/tfjs-node-gpu when it runs on a GPU; WebGPU when a hardware GPU
+ * adapter is present (./webgpu.ts: Dawn's Node bindings, Vulkan on Linux; a software adapter such as
+ * lavapipe or SwiftShader is not taken, it is slower than the CPU backends); the wasm backend when the native
  * kernels are built (they train this project's UNets faster than PyTorch on the CPU, see the README);
  * @tensorflow/tfjs-node (libtensorflow on the CPU); wasm with its own kernels; the pure-JavaScript cpu
- * backend. Both tfjs-node packages are optional dependencies: installed where libtensorflow can be
- * downloaded, silently skipped otherwise. ./kernels adds the gradient kernel wasm lacks and replaces slow or wrong ones,
- * and where native/ is built runs wasm's heaviest kernels in native code (./kernels/native.ts).
+ * backend. The tfjs-node packages and the WebGPU ones are optional dependencies: the first are installed
+ * where libtensorflow can be downloaded and silently skipped otherwise. ./kernels adds the gradient kernel
+ * wasm lacks and replaces slow or wrong ones, and where native/ is built runs wasm's heaviest kernels in
+ * native code (./kernels/native.ts).
  *
  * Everything runs on the one `@tensorflow/tfjs` instance the rest of the engine imports; a native package
  * that brought its own copy of tfjs-core would register its backend with another engine, so that is
@@ -18,12 +21,13 @@ import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { registerKernels } from "./kernels";
 import { nativeStatus } from "./kernels/native";
+import { useWebgpu } from "./webgpu";
 
-export const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"] as const;
+export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
-  /** tfjs backend name: "tensorflow", "wasm" or "cpu". */
+  /** tfjs backend name: "tensorflow", "webgpu", "wasm" or "cpu". */
   backend: string;
   /** What it runs on, for run records, e.g. "wasm simd, 1 thread, Intel(R) Xeon(R) Processor". */
   device: string;
@@ -75,8 +79,11 @@ async function selectBackend(choice: BackendChoice): Promise<BackendInfo> {
   if (choice === "auto") {
     const gpu = await useNative("@tensorflow/tfjs-node-gpu").catch(() => null);
     if (gpu && usingGpu()) return gpu;
+    const webgpu = await useWebgpu({ hardwareOnly: true }).catch(() => null);
+    if (webgpu) return webgpu;
     if (nativeStatus().active) return useWasm();
   }
+  if (choice === "webgpu") return useWebgpu();
   if (choice === "tensorflow" || choice === "auto") {
     const errors: string[] = [];
     for (const name of NATIVE_PACKAGES) {

@@ -12,6 +12,8 @@
  *   (or tfjs's own) behind them for what it does not cover.
  * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
  * - Adam (./adam.ts, an optimizer rather than a kernel): one native pass per variable.
+ * - webgpu AddN: summed in chunks a shader can bind (./webgpu_add_n.ts, registered by ../webgpu.ts when that
+ *   backend loads, since its package registers its own AddN on import).
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */
