@@ -1,7 +1,8 @@
 /**
  * The fused time-projection add + GroupNorm + ReLU (workers/ml/kernels/group_norm.ts): its native kernel
  * against the tfjs-op composition it replaces and a float64 reference, forward and every gradient (x, t,
- * γ, β), on the teacher's shapes and odd ones; and independent of the thread count, bit for bit.
+ * γ, β), on the teacher's shapes and odd ones; independent of the thread count, bit for bit; and every
+ * parameter gradient of a UNet with GroupNorm the same with it as with the composition.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { groupNormRelu } from "../../workers/ml/kernels/group_norm";
 import { activeAddon, nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
+import { UNet } from "../../workers/ml/unet";
 import { assertClose, values } from "../helpers/arrays";
 
 const nativeSkip = nativeStatus().active ? false : `native kernels unavailable: ${nativeStatus().reason}`;
@@ -166,6 +168,28 @@ test("fused GroupNorm + ReLU: the same bits on 1 thread and on several, and run 
   } finally {
     addon.threads(threads);
   }
+});
+
+test("a UNet with GroupNorm: output and every parameter gradient the same with the fused kernel as without", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  const net = new UNet({ channels: 1, width: 8, depth: 3, norm: true }, 3);
+  let i = 0;
+  // Non-zero everywhere (the zero-initialised convs too), so every path carries a gradient.
+  for (const v of net.variables.values()) v.assign(tf.tidy(() => tf.tensor(values(v.size, 700 + i++), v.shape).mul(0.3).add(v)));
+  const x = tf.tensor4d(values(2 * 16 * 16, 799), [2, 16, 16, 1]);
+  const gradients = (on: boolean) =>
+    withNative(on, () => {
+      const { value, grads } = tf.variableGrads(() => net.apply(x, [5, 300]).square().mean() as tf.Scalar, [...net.variables.values()]);
+      const out = [value, ...[...net.variables.values()].map((v) => grads[v.name]!)].map((t) => t.dataSync().slice() as Float32Array);
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    });
+  const fused = gradients(true);
+  const composed = gradients(false);
+  const names = ["loss", ...net.variables.keys()];
+  fused.forEach((a, k) => assertClose(a, composed[k]!, names[k]!));
+  net.dispose();
+  x.dispose();
 });
 
 test("fused GroupNorm + ReLU: without the native kernels, or off wasm, the tfjs-op composition runs", async () => {

@@ -11,6 +11,7 @@
  * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
  * GroupNorm (`norm`, on by default) normalises each ResBlock's first conv before its ReLU: healing then
  * localises cracks better on real pavement, whose tiles vary in brightness and texture (docs/localisation.md).
+ * With the time add and the ReLU it is one op (./kernels/group_norm.ts), native on wasm when the addon is.
  * Each residual branch's last conv starts at zero, so the net starts as a stack of identities (as Fixup,
  * Zhang et al. 2019); without GroupNorm it still trains stably.
  * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their

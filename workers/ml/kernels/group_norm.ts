@@ -75,7 +75,8 @@ export function groupNormRelu(
   const [b, height, width, c] = x.shape;
   if (c % groups !== 0) throw new Error(`groupNorm: ${groups} groups do not divide ${c} channels`);
   const fused =
-    tf.getBackend() === "wasm" && activeAddon() && [x, t, gamma, beta].every((v) => v.dtype === "float32") &&
+    tf.getBackend() === "wasm" && activeAddon() && tf.getKernel(FORWARD, "wasm") !== undefined &&
+    [x, t, gamma, beta].every((v) => v.dtype === "float32") &&
     tf.util.arraysEqual(t.shape, [b, c]) && gamma.size === c && beta.size === c;
   if (fused) return native(x, t, gamma.reshape([c]), beta.reshape([c]), groups, epsilon);
   const grouped = x.add(t.reshape([b, 1, 1, c])).reshape([b, height, width, groups, c / groups]);
