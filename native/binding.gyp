@@ -6,7 +6,7 @@
       # what they were compiled for.
       "target_name": "kernels",
       "type": "static_library",
-      "sources": ["src/kernels.cc", "src/layout.cc"],
+      "sources": ["src/kernels.cc", "src/layout.cc", "src/norm.cc"],
       "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fPIC"],
       "cflags_cc!": ["-O2", "-std=gnu++17"],
       "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"]},

@@ -8,6 +8,7 @@
 
 #include "kernels.h"
 #include "layout.h"
+#include "norm.h"
 
 namespace {
 
@@ -306,6 +307,78 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The float count of a typed array argument (0 for null/undefined).
+size_t arrayLength(napi_env env, napi_value value) {
+  size_t length = 0;
+  bool is = false;
+  napi_is_typedarray(env, value, &is);
+  if (is) napi_get_typedarray_info(env, value, nullptr, &length, nullptr, nullptr, nullptr);
+  return length;
+}
+
+bool groupNormShapeArg(napi_env env, napi_value value, crackdiff::GroupNormShape* shape) {
+  int32_t* p = nullptr;
+  if (!typedArray(env, value, napi_int32_array, &p)) return false;
+  *shape = {p[0], p[1], p[2], p[3]};
+  if (shape->batch < 1 || shape->pixels < 1 || shape->groups < 1 || shape->channels % shape->groups != 0) {
+    return fail(env, "groupNorm: groups must divide the channels");
+  }
+  return true;
+}
+
+// groupNormRelu(shape [batch, pixels, channels, groups], x, t | null, gamma, beta, eps, y, stats)
+napi_value GroupNormRelu(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  crackdiff::GroupNormShape s;
+  float *x, *t, *gamma, *beta, *y, *stats;
+  double eps = 0;
+  if (!args(env, info, argv) || !groupNormShapeArg(env, argv[0], &s) ||
+      !typedArray(env, argv[1], napi_float32_array, &x) || !typedArray(env, argv[2], napi_float32_array, &t, true) ||
+      !typedArray(env, argv[3], napi_float32_array, &gamma) || !typedArray(env, argv[4], napi_float32_array, &beta) ||
+      napi_get_value_double(env, argv[5], &eps) != napi_ok || !typedArray(env, argv[6], napi_float32_array, &y) ||
+      !typedArray(env, argv[7], napi_float32_array, &stats)) {
+    return nullptr;
+  }
+  const size_t n = static_cast<size_t>(s.batch) * s.pixels * s.channels;
+  if (arrayLength(env, argv[1]) != n || arrayLength(env, argv[6]) != n ||
+      (t && arrayLength(env, argv[2]) != static_cast<size_t>(s.batch) * s.channels) ||
+      arrayLength(env, argv[3]) != static_cast<size_t>(s.channels) ||
+      arrayLength(env, argv[4]) != static_cast<size_t>(s.channels) ||
+      arrayLength(env, argv[7]) != static_cast<size_t>(s.batch) * s.groups * 2) {
+    fail(env, "groupNormRelu: array lengths do not match the shape");
+    return nullptr;
+  }
+  crackdiff::groupNormReluForward(s, x, t, gamma, beta, static_cast<float>(eps), y, stats);
+  return nullptr;
+}
+
+// groupNormReluGrad(shape, x, t | null, gamma, beta, stats, dy, dx, dt | null, dgamma, dbeta)
+napi_value GroupNormReluGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  crackdiff::GroupNormShape s;
+  float *x, *t, *gamma, *beta, *stats, *dy, *dx, *dt, *dgamma, *dbeta;
+  if (!args(env, info, argv) || !groupNormShapeArg(env, argv[0], &s) ||
+      !typedArray(env, argv[1], napi_float32_array, &x) || !typedArray(env, argv[2], napi_float32_array, &t, true) ||
+      !typedArray(env, argv[3], napi_float32_array, &gamma) || !typedArray(env, argv[4], napi_float32_array, &beta) ||
+      !typedArray(env, argv[5], napi_float32_array, &stats) || !typedArray(env, argv[6], napi_float32_array, &dy) ||
+      !typedArray(env, argv[7], napi_float32_array, &dx) || !typedArray(env, argv[8], napi_float32_array, &dt, true) ||
+      !typedArray(env, argv[9], napi_float32_array, &dgamma) ||
+      !typedArray(env, argv[10], napi_float32_array, &dbeta)) {
+    return nullptr;
+  }
+  const size_t n = static_cast<size_t>(s.batch) * s.pixels * s.channels;
+  const size_t perImage = static_cast<size_t>(s.batch) * s.channels, c = static_cast<size_t>(s.channels);
+  if (arrayLength(env, argv[1]) != n || arrayLength(env, argv[6]) != n || arrayLength(env, argv[7]) != n ||
+      (t && arrayLength(env, argv[2]) != perImage) || (dt && (!t || arrayLength(env, argv[8]) != perImage)) ||
+      arrayLength(env, argv[3]) != c || arrayLength(env, argv[4]) != c || arrayLength(env, argv[9]) != c ||
+      arrayLength(env, argv[10]) != c || arrayLength(env, argv[5]) != static_cast<size_t>(s.batch) * s.groups * 2) {
+    fail(env, "groupNormReluGrad: array lengths do not match the shape");
+    return nullptr;
+  }
+  crackdiff::groupNormReluBackward(s, x, t, gamma, beta, stats, dy, dx, dt, dgamma, dbeta);
+  return nullptr;
+}
+
 // threads(n?) sets the thread count when given one and returns the count in use.
 napi_value Threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -340,6 +413,8 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
                    {"reluGrad", ReluGrad},
+                   {"groupNormRelu", GroupNormRelu},
+                   {"groupNormReluGrad", GroupNormReluGrad},
                    {"adam", Adam},
                    {"ema", Ema},
                    {"sumOfSquares", SumOfSquares},

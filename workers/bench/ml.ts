@@ -20,7 +20,7 @@
  *                     same timing, when a python3 here imports torch (or --python PATH); else null:
  *                     torch_reference_unet and fraction_of_torch {train, infer} (ours ÷ PyTorch's img/s);
  *                     and workers/bench/teacher_unet.py, the teacher's net and trainDdpm step in PyTorch
- *                     (same shapes, 596,497 parameters): torch_teacher_train and teacher_fraction_of_torch
+ *                     (same shapes, 597,329 parameters): torch_teacher_train and teacher_fraction_of_torch
  *                     (teacher_train's img/s ÷ PyTorch's); --torch-device cuda runs both on the GPU instead
  * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists, and `students`
  * (workers/bench/students.ts): each student's and the autoencoder's speed and speed-up over that healing.

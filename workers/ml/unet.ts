@@ -11,12 +11,14 @@
  * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
  * GroupNorm (`norm`, on by default) normalises each ResBlock's first conv before its ReLU: healing then
  * localises cracks better on real pavement, whose tiles vary in brightness and texture (docs/localisation.md).
+ * With the time add and the ReLU it is one op (./kernels/group_norm.ts), native on wasm when the addon is.
  * Each residual branch's last conv starts at zero, so the net starts as a stack of identities (as Fixup,
  * Zhang et al. 2019); without GroupNorm it still trains stably.
  * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their
  * exponential moving average (used for sampling).
  */
 import * as tf from "@tensorflow/tfjs";
+import { groupNormRelu } from "./kernels/group_norm";
 import { mixSeed } from "./random";
 
 export interface UNetConfig {
@@ -231,20 +233,16 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     }
     return sum!;
   };
-  const groupNorm = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
-    const [b, height, width, c] = x.shape;
-    const groups = Math.max(1, Math.floor(c / 4));
-    const grouped = x.reshape([b, height, width, groups, c / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-    const normalised = grouped.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).reshape([b, height, width, c]);
-    return normalised.mul(w(`${name}.g`)).add(w(`${name}.b`)) as tf.Tensor4D;
-  };
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
     let h = convOfParts(parts, `${name}.conv1`);
+    const time = dense(timeFeatures, `${name}.time`);
     const cout = h.shape[3];
-    h = h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]));
-    if (config.norm) h = groupNorm(h, `${name}.norm`);
-    h = tf.relu(h);
+    if (config.norm) {
+      const groups = Math.max(1, Math.floor(cout / 4));
+      h = groupNormRelu(h, time, w(`${name}.norm.g`), w(`${name}.norm.b`), groups);
+    } else {
+      h = tf.relu(h.add(time.reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
+    }
     h = conv(h, `${name}.conv2`);
     const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
     return h.add(skip) as tf.Tensor4D;

@@ -11,6 +11,8 @@
  *   Sum, Add, Multiply: in native code on all cores when ./native's addon is built, with the kernels above
  *   (or tfjs's own) behind them for what it does not cover.
  * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
+ * - A ResBlock's time-projection add + GroupNorm + ReLU and its gradient: one native kernel each
+ *   (./group_norm.ts), where tfjs composes dozens of generic ops.
  * - Adam (./adam.ts, an optimizer rather than a kernel): one native pass per variable.
  * - webgpu AddN: summed in chunks a shader can bind (./webgpu_add_n.ts, registered by ../webgpu.ts when that
  *   backend loads, since its package registers its own AddN on import).
@@ -20,6 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmConv2DBackpropFilter } from "./conv2d_backprop_filter";
 import { wasmConv2DBackpropInput } from "./conv2d_backprop_input";
+import { wasmGroupNormRelu, wasmGroupNormReluGrad } from "./group_norm";
 import { wasmIdentity } from "./identity";
 import { wasmMaxPoolGrad } from "./max_pool_grad";
 import { withNative } from "./native";
@@ -35,6 +38,8 @@ const kernels: tf.KernelConfig[] = [
   wasmSplitV,
   wasmIdentity,
   wasmReluGrad,
+  wasmGroupNormRelu,
+  wasmGroupNormReluGrad,
 ];
 
 let registered = false;

@@ -41,6 +41,17 @@ export interface Addon {
   splitV(outer: number, lengths: Int32Array, x: Float32Array, outputs: Float32Array[]): void;
   sumLeadingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
   sumTrailingAxes(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  /** y = ReLU(GroupNorm(x + t)·γ + β) and per image and group [mean, 1/σ] (native/src/norm.h); shape [B, H·W, C, groups]. */
+  groupNormRelu(
+    shape: Int32Array, x: Float32Array, t: Float32Array | null, gamma: Float32Array, beta: Float32Array,
+    eps: number, y: Float32Array, stats: Float32Array,
+  ): void;
+  /** Its gradients for dy: dx, dt (for t [B, C]), dγ, dβ. */
+  groupNormReluGrad(
+    shape: Int32Array, x: Float32Array, t: Float32Array | null, gamma: Float32Array, beta: Float32Array,
+    stats: Float32Array, dy: Float32Array, dx: Float32Array, dt: Float32Array | null, dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
   /** dx = dy · step(x). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
