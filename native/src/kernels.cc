@@ -463,20 +463,19 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
         }
 }
 
-// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2; F(2×2, 3×3)
-// otherwise (measured on 16×16×64→64: F(4×4) no faster forward, slower filter gradient).
+// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
+// are at least 32×32; F(2×2, 3×3) otherwise (measured: on 16×16×64→64 F(4×4) is no faster, and on
+// 16×16 images with 32 and 64 channels it is 1.6× slower forward: a 4×4 tile's larger transforms then
+// cost more than its fewer products save).
 #ifndef CRACKDIFF_WINO_M
-inline int winogradTile(int C, int N) { return C * roundUp(N, NR) <= 2048 ? 4 : 2; }
+inline int winogradTile(const ConvShape& s) {
+  return s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32 ? 4 : 2;
+}
 #else
-inline int winogradTile(int, int) { return CRACKDIFF_WINO_M; }
+inline int winogradTile(const ConvShape&) { return CRACKDIFF_WINO_M; }
 #endif
 
-}  // namespace
-
-void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
-  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
-    return winogradTile(s.inC, s.outC) == 4 ? conv2dWinograd<4>(s, x, w, bias, relu, y)
-                                             : conv2dWinograd<2>(s, x, w, bias, relu, y);
+void conv2dDirect(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
   const int panelCount = roundUp(N, NR) / NR;
@@ -526,10 +525,7 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
   });
 }
 
-void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
-  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
-    return winogradTile(s.inC, s.outC) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
-                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
+void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
@@ -613,6 +609,22 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
       dw[static_cast<std::size_t>(k) * N + n] = sum;
     }
   }
+}
+
+}  // namespace
+
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
+    return winogradTile(s) == 4 ? conv2dWinograd<4>(s, x, w, bias, relu, y)
+                                             : conv2dWinograd<2>(s, x, w, bias, relu, y);
+  conv2dDirect(s, x, w, bias, relu, y);
+}
+
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
+    return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
+                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
+  conv2dBackpropFilterIm2col(s, x, dy, dw);
 }
 
 void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx) {

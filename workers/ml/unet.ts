@@ -203,32 +203,17 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
     tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
   const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");
-  // A conv over the channel-concatenation of `parts`, computed as the sum of convs over each part with its
-  // slice of the filter: the same function and weights, without Concat (whose gradient, a channel-strided
-  // slice, is slow on wasm).
-  const convOfParts = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
-    if (parts.length === 1) return conv(parts[0]!, name);
-    const filter = w(`${name}.w`) as tf.Tensor4D;
-    const [kh, kw, , cout] = filter.shape;
-    let offset = 0;
-    let sum: tf.Tensor4D | null = null;
-    for (const part of parts) {
-      const channels = part.shape[3];
-      const slice = filter.slice([0, 0, offset, 0], [kh, kw, channels, cout]);
-      offset += channels;
-      const y: tf.Tensor4D = sum
-        ? tf.conv2d(part, slice, 1, "same")
-        : tf.fused.conv2d({ x: part, filter: slice, bias: w(`${name}.b`), strides: 1, pad: "same" });
-      sum = sum ? (sum.add(y) as tf.Tensor4D) : y;
-    }
-    return sum!;
-  };
+  // The up blocks see (h, skip) concatenated along the channels: one conv over all of them costs less than
+  // a conv per part plus their sum (Winograd's transforms amortise over more channels), and the concat
+  // and its gradient are single native copies.
+  const concatParts = (parts: tf.Tensor4D[]): tf.Tensor4D => (parts.length === 1 ? parts[0]! : tf.concat(parts, 3));
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
-    let h = convOfParts(parts, `${name}.conv1`);
+    const x = concatParts(parts);
+    let h = conv(x, `${name}.conv1`);
     const cout = h.shape[3];
     h = tf.relu(h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
     h = conv(h, `${name}.conv2`);
-    const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
+    const skip = weights.has(`${name}.skip.w`) ? conv(x, `${name}.skip`) : x;
     return h.add(skip) as tf.Tensor4D;
   };
   // Single-head self-attention over the positions, without normalisation: the output projection starts at
