@@ -1,7 +1,8 @@
 /**
  * The ε-network ε_θ(x_t, t): a small UNet (Ronneberger et al. 2015) in the shape DDPM uses (Ho et al. 2020
- * App. B), built from plain tfjs ops over named variables so that every op has a fast kernel on the wasm
- * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, add, ReLU.
+ * App. B), built from tfjs ops over named variables so that every op has a fast kernel on the wasm
+ * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, concat, add, ReLU, and the
+ * ResBlock's convs with their additions fused (./kernels/conv_block.ts).
  *
  *   stem conv → [ResBlock → (stride-2 conv)] per level → ResBlock (middle)
  *             → [(nearest ×2) → ResBlock over (h, skip) concatenated] per level → ReLU → conv → ε̂
@@ -16,6 +17,7 @@
  * exponential moving average (used for sampling).
  */
 import * as tf from "@tensorflow/tfjs";
+import { convBlock } from "./kernels/conv_block";
 import { mixSeed } from "./random";
 
 export interface UNetConfig {
@@ -209,12 +211,12 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const concatParts = (parts: tf.Tensor4D[]): tf.Tensor4D => (parts.length === 1 ? parts[0]! : tf.concat(parts, 3));
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
     const x = concatParts(parts);
-    let h = conv(x, `${name}.conv1`);
-    const cout = h.shape[3];
-    h = tf.relu(h.add(dense(timeFeatures, `${name}.time`).reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
-    h = conv(h, `${name}.conv2`);
+    // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores
+    // its outputs; the residual likewise by conv₂.
+    const bias = dense(timeFeatures, `${name}.time`).add(w(`${name}.conv1.b`));
+    const h = convBlock(x, w(`${name}.conv1.w`) as tf.Tensor4D, bias, { relu: true });
     const skip = weights.has(`${name}.skip.w`) ? conv(x, `${name}.skip`) : x;
-    return h.add(skip) as tf.Tensor4D;
+    return convBlock(h, w(`${name}.conv2.w`) as tf.Tensor4D, w(`${name}.conv2.b`), { residual: skip });
   };
   // Single-head self-attention over the positions, without normalisation: the output projection starts at
   // zero, so the block starts as the identity like the ResBlocks.
@@ -226,7 +228,7 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     const mixed = tf.matMul(weights, project("v")).reshape([b * height * width, c]) as tf.Tensor2D;
     return x.add(dense(mixed, `${name}.out`).reshape([b, height, width, c])) as tf.Tensor4D;
   };
-  let h = conv(xt, "stem");
+  let h = convBlock(xt, w("stem.w") as tf.Tensor4D, w("stem.b"), { inputGradient: false });
   const skips: tf.Tensor4D[] = [];
   for (let l = 0; l < config.depth; l++) {
     h = resBlock([h], `down${l}.block`);

@@ -12,6 +12,8 @@
  *   (or tfjs's own) behind them for what it does not cover.
  * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
  * - Adam (./adam.ts, an optimizer rather than a kernel): one native pass per variable.
+ * - A ResBlock's convs with their bias, time embedding, ReLU or residual (./conv_block.ts, an op): one
+ *   native pass each, and only the gradients autodiff asks for.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */
