@@ -80,6 +80,24 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// conv2dFused(shape, x, w, bias | null, biasPerImage, relu, residual | null, y)
+napi_value Conv2dFused(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  crackdiff::ConvShape s;
+  float *x, *w, *bias, *residual, *y;
+  bool perImage = false, relu = false;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
+      !typedArray(env, argv[2], napi_float32_array, &w) ||
+      !typedArray(env, argv[3], napi_float32_array, &bias, true) ||
+      napi_get_value_bool(env, argv[4], &perImage) != napi_ok || napi_get_value_bool(env, argv[5], &relu) != napi_ok ||
+      !typedArray(env, argv[6], napi_float32_array, &residual, true) ||
+      !typedArray(env, argv[7], napi_float32_array, &y)) {
+    return nullptr;
+  }
+  crackdiff::conv2d(s, x, w, bias, perImage, relu, residual, y);
+  return nullptr;
+}
+
 // conv2dBackpropFilter(shape, x, dy, dw) and conv2dBackpropInput(shape, dy, w, dx).
 template <void (*gradient)(const crackdiff::ConvShape&, const float*, const float*, float*)>
 napi_value ConvGradient(napi_env env, napi_callback_info info) {
@@ -402,6 +420,7 @@ napi_value Init(napi_env env, napi_value exports) {
     const char* name;
     napi_callback fn;
   } functions[] = {{"conv2d", Conv2d},
+                   {"conv2dFused", Conv2dFused},
                    {"conv2dBackpropFilter", ConvGradient<crackdiff::conv2dBackpropFilter>},
                    {"conv2dBackpropInput", ConvGradient<crackdiff::conv2dBackpropInput>},
                    {"maxPoolGrad", MaxPoolGrad},

@@ -198,13 +198,20 @@ inline float dotSegments(const float* a, std::ptrdiff_t aSegment, const float* b
 
 // Writes the first `rows` rows and `width` columns of a micro-kernel tile to out (row stride ldo), adding
 // bias (NR values) and applying ReLU on the way.
-inline void storeTile(const float* tile, int rows, int width, const float* bias, bool relu, float* out, int ldo) {
+inline void storeTile(const float* tile, int rows, int width, const float* bias, bool relu, float* out, int ldo,
+                      const float* residual = nullptr) {
   const v8 b0 = load(bias), b1 = load(bias + 8), zero = {};
   for (int i = 0; i < rows; i++, out += ldo) {
     v8 v0 = load(tile + i * NR) + b0, v1 = load(tile + i * NR + 8) + b1;
     if (relu) {
       v0 = v0 > zero ? v0 : zero;
       v1 = v1 > zero ? v1 : zero;
+    }
+    if (residual) {
+      float row[NR] = {};
+      copy(row, residual + static_cast<std::ptrdiff_t>(i) * ldo, width);
+      v0 += load(row);
+      v1 += load(row + 8);
     }
     if (width == NR) {
       *reinterpret_cast<v8u*>(out) = v0;
@@ -217,6 +224,24 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
     }
   }
 }
+
+// What the convolutions add to each output as they store it: the bias (one row of outC per image, or
+// one shared row), ReLU, then the residual (y's shape). The bias rows padded to whole NR-wide panels.
+struct Epilogue {
+  std::vector<float> biases;
+  int stride = 0;  // floats between two images' bias rows: 0 when shared
+  bool relu = false;
+  const float* residual = nullptr;
+  Epilogue(const ConvShape& s, const float* bias, bool perImage, bool relu_, const float* residual_)
+      : relu(relu_), residual(residual_) {
+    const int padded = roundUp(s.outC, NR), rows = perImage ? s.batch : 1;
+    biases.assign(static_cast<std::size_t>(rows) * padded, 0.0f);
+    if (bias)
+      for (int r = 0; r < rows; r++) std::copy(bias + r * s.outC, bias + (r + 1) * s.outC, biases.begin() + r * padded);
+    stride = perImage ? padded : 0;
+  }
+  const float* bias(int image) const { return biases.data() + static_cast<std::size_t>(image) * stride; }
+};
 
 // Winograd's F(m×m, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each m×m block of outputs
 // ("tile") from its α×α input window d (α = m + 2) as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, summed over the input
@@ -298,7 +323,7 @@ inline void winogradInput(const ConvShape& s, const float* image, int ih0, int i
 }
 
 template <int m>
-void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
   constexpr int a = Wino<m>::a, a2 = a * a;
   const int C = s.inC, N = s.outC, panelCount = roundUp(N, NR) / NR;
   const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
@@ -324,8 +349,6 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const fl
         }
     }
   }
-  std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
-  if (bias) std::copy(bias, bias + N, biases.begin());
   const std::size_t vSize = static_cast<std::size_t>(a2) * MR * C, mSize = static_cast<std::size_t>(a2) * MR * NR;
   std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(vSize + mSize));
   const v8 zero = {};
@@ -354,28 +377,37 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const fl
       for (int i = 0; i < count; i++) {
         const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
         const bool full = width == NR && m * th + m <= s.outH && m * tw + m <= s.outW;
-        float* const origin = y + ((static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw) * N + q * NR;
+        const std::size_t offset = ((static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw) * N + q * NR;
+        float* const origin = y + offset;
+        const float* const residual = e.residual ? e.residual + offset : nullptr;
         float out[m][m][NR];
         for (int h = 0; h < NR; h += 8) {
           v8 mm[a][a], sr[m][a], o[m][m];
           for (int xi = 0; xi < a2; xi++) mm[xi / a][xi % a] = load(M + (xi * MR + i) * NR + h);
           for (int col = 0; col < a; col++) applyMatrix(Wino<m>::AT, &mm[0][col], a, &sr[0][col], a);  // Aᵀ M
           for (int r = 0; r < m; r++) applyMatrix(Wino<m>::AT, &sr[r][0], 1, &o[r][0], 1);             // (Aᵀ M) A
-          const v8 bv = load(biases.data() + q * NR + h);
+          const v8 bv = load(e.bias(b) + q * NR + h);
           for (int r = 0; r < m; r++)
             for (int col = 0; col < m; col++) {
               v8 v = o[r][col] + bv;
-              if (relu) v = v > zero ? v : zero;
-              if (full)
-                *reinterpret_cast<v8u*>(origin + (static_cast<std::size_t>(r) * s.outW + col) * N + h) = v;
-              else
+              if (e.relu) v = v > zero ? v : zero;
+              const std::size_t at = (static_cast<std::size_t>(r) * s.outW + col) * N + h;
+              if (full) {
+                if (residual) v += load(residual + at);
+                *reinterpret_cast<v8u*>(origin + at) = v;
+              } else {
                 *reinterpret_cast<v8u*>(out[r][col] + h) = v;
+              }
             }
         }
         if (full) continue;
         for (int r = 0; r < m && m * th + r < s.outH; r++)
-          for (int col = 0; col < m && m * tw + col < s.outW; col++)
-            copy(origin + (static_cast<std::size_t>(r) * s.outW + col) * N, out[r][col], width);
+          for (int col = 0; col < m && m * tw + col < s.outW; col++) {
+            const std::size_t at = (static_cast<std::size_t>(r) * s.outW + col) * N;
+            if (residual)
+              for (int k = 0; k < width; k++) out[r][col][k] += residual[at + k];
+            copy(origin + at, out[r][col], width);
+          }
       }
     }
   });
@@ -463,27 +495,24 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
         }
 }
 
-// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2; F(2×2, 3×3)
-// otherwise (measured on 16×16×64→64: F(4×4) no faster forward, slower filter gradient).
+// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
+// are at least 32×32; F(2×2, 3×3) otherwise (measured: on 16×16×64→64 F(4×4) is no faster, and on
+// 16×16 images with 32 and 64 channels it is 1.6× slower forward: a 4×4 tile's larger transforms then
+// cost more than its fewer products save).
 #ifndef CRACKDIFF_WINO_M
-inline int winogradTile(int C, int N) { return C * roundUp(N, NR) <= 2048 ? 4 : 2; }
+inline int winogradTile(const ConvShape& s) {
+  return s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32 ? 4 : 2;
+}
 #else
-inline int winogradTile(int, int) { return CRACKDIFF_WINO_M; }
+inline int winogradTile(const ConvShape&) { return CRACKDIFF_WINO_M; }
 #endif
 
-}  // namespace
-
-void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
-  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
-    return winogradTile(s.inC, s.outC) == 4 ? conv2dWinograd<4>(s, x, w, bias, relu, y)
-                                             : conv2dWinograd<2>(s, x, w, bias, relu, y);
+void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
   const int panelCount = roundUp(N, NR) / NR;
   // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
   const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
-  std::vector<float> biases(static_cast<std::size_t>(panelCount) * NR, 0.0f);
-  if (bias) std::copy(bias, bias + N, biases.begin());
   const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
   std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * K + MR * NR));
   // One task per output row, in blocks of MR pixels. Where a block's windows lie inside the image, the
@@ -510,26 +539,25 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
       if (narrow) {
         for (int i = 0; i < count; i++) {
           for (int n = 0; n < N; n++) {
-            const float v = biases[n] + dotSegments(a + i * ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K,
-                                                    P, segments);
-            y[static_cast<std::size_t>(m0 + i) * N + n] = relu && v < 0.0f ? 0.0f : v;
+            const float v = e.bias(b)[n] + dotSegments(a + i * ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K,
+                                                       P, segments);
+            const std::size_t at = static_cast<std::size_t>(m0 + i) * N + n;
+            y[at] = (e.relu && v < 0.0f ? 0.0f : v) + (e.residual ? e.residual[at] : 0.0f);
           }
         }
         continue;
       }
       for (int q = 0; q < panelCount; q++) {
         microKernel(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
-        storeTile(tile, count, std::min(NR, N - q * NR), biases.data() + q * NR, relu,
-                  y + static_cast<std::size_t>(m0) * N + q * NR, N);
+        const std::size_t at = static_cast<std::size_t>(m0) * N + q * NR;
+        storeTile(tile, count, std::min(NR, N - q * NR), e.bias(b) + q * NR, e.relu, y + at, N,
+                  e.residual ? e.residual + at : nullptr);
       }
     }
   });
 }
 
-void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
-  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
-    return winogradTile(s.inC, s.outC) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
-                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
+void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
@@ -613,6 +641,27 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
       dw[static_cast<std::size_t>(k) * N + n] = sum;
     }
   }
+}
+
+}  // namespace
+
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
+            const float* residual, float* y) {
+  const Epilogue e(s, bias, biasPerImage, relu, residual);
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow)
+    return winogradTile(s) == 4 ? conv2dWinograd<4>(s, x, w, e, y) : conv2dWinograd<2>(s, x, w, e, y);
+  conv2dDirect(s, x, w, e, y);
+}
+
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  conv2d(s, x, w, bias, false, relu, nullptr, y);
+}
+
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
+    return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
+                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
+  conv2dBackpropFilterIm2col(s, x, dy, dw);
 }
 
 void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx) {

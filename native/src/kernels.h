@@ -14,6 +14,11 @@ struct ConvShape {
 
 // y = conv(x, w) (+ bias) (ReLU'd when relu).
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y);
+// y = ReLU?(conv(x, w) + bias[b]) + residual: bias one row of outC per image when biasPerImage (a UNet's
+// bias plus its per-image time embedding), else shared; residual (y's shape) added last, or null. The
+// additions a ResBlock would otherwise make as separate passes over y, in the store of each output.
+void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
+            const float* residual, float* y);
 // dw = ∂(Σ y·dy)/∂w.
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
 // dx = ∂(Σ y·dy)/∂x.

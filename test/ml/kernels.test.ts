@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { adam } from "../../workers/ml/kernels/adam";
+import { convBlock, type ConvBlockOptions } from "../../workers/ml/kernels/conv_block";
 import { emaUpdate, sumOfSquares } from "../../workers/ml/kernels/training_ops";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 import { assertClose, values } from "../helpers/arrays";
@@ -62,10 +63,11 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [2, 10, 10, 1], w: [3, 3, 1, 20], stride: 1, pad: "same" },
   { x: [2, 10, 10, 20], w: [3, 3, 20, 1], stride: 1, pad: "same" },
   { x: [3, 11, 11, 20], w: [3, 3, 20, 17], stride: 2, pad: "same" },
-  // 3×3 stride-1 convolutions over channel counts that are multiples of 8 run Winograd's F(4×4, 3×3), or
-  // F(2×2, 3×3) with more channels (forward and input gradient; the filter gradient when the output
-  // channels are multiples of 8 too): odd sizes that leave the last tiles partly outside, 'valid' and
-  // explicit padding, a 16-wide panel partly empty, and a batch whose tiles straddle images within one block.
+  // 3×3 stride-1 convolutions over channel counts that are multiples of 8 run Winograd's F(2×2, 3×3), or
+  // F(4×4, 3×3) on images of at least 32×32 with few channels (forward and input gradient; the filter
+  // gradient when the output channels are multiples of 8 too): odd sizes that leave the last tiles partly
+  // outside, 'valid' and explicit padding, a 16-wide panel partly empty, and a batch whose tiles straddle
+  // images within one block.
   { x: [2, 7, 9, 8], w: [3, 3, 8, 16], stride: 1, pad: "same" },
   { x: [3, 6, 5, 24], w: [3, 3, 24, 24], stride: 1, pad: "valid" },
   { x: [2, 8, 8, 8], w: [3, 3, 8, 8], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
@@ -73,6 +75,8 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [5, 3, 3, 16], w: [3, 3, 16, 32], stride: 1, pad: "same" },
   { x: [2, 6, 7, 40], w: [3, 3, 40, 32], stride: 1, pad: "same" },
   { x: [3, 5, 5, 48], w: [3, 3, 48, 40], stride: 1, pad: "valid" },
+  { x: [2, 33, 35, 8], w: [3, 3, 8, 16], stride: 1, pad: "same" },
+  { x: [1, 34, 36, 16], w: [3, 3, 16, 24], stride: 1, pad: "valid" },
 ];
 
 // Every case on both wasm paths: the native convolutions, and the wasm kernels they fall back to.
@@ -93,6 +97,43 @@ for (const native of [true, false]) {
       }
     });
   }
+}
+
+// convBlock: y = ReLU?(conv(x, W) + bias) + residual in one native pass on wasm, against its composition
+// from tfjs ops on cpu: values and the gradients of Σ y·R for every input, over the conv paths (Winograd
+// F(2×2) and F(4×4), direct, one output channel, stride 2) with a shared or per-image bias.
+const blockCases: { x: number[]; w: number[]; options: Omit<ConvBlockOptions, "residual"> & { residual?: boolean }; perImage: boolean }[] = [
+  { x: [3, 9, 7, 16], w: [3, 3, 16, 20], options: { relu: true }, perImage: true },
+  { x: [2, 33, 34, 8], w: [3, 3, 8, 16], options: { residual: true }, perImage: false },
+  { x: [2, 10, 11, 3], w: [3, 3, 3, 17], options: { relu: true }, perImage: false },
+  { x: [2, 10, 10, 12], w: [1, 1, 12, 24], options: { residual: true }, perImage: true },
+  { x: [2, 12, 12, 8], w: [3, 3, 8, 1], options: { residual: true }, perImage: true },
+  { x: [2, 11, 11, 8], w: [3, 3, 8, 16], options: { strides: 2, relu: true }, perImage: true },
+  { x: [2, 16, 16, 1], w: [3, 3, 1, 16], options: { inputGradient: false }, perImage: false },
+];
+for (const c of blockCases) {
+  test(`convBlock x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} ${JSON.stringify(c.options)} bias ${c.perImage ? "per image" : "shared"}: wasm matches cpu`, { skip: nativeSkip }, async () => {
+    const run = () => {
+      const x = tf.tensor4d(values(size(c.x), 21), c.x as [number, number, number, number]);
+      const w = tf.tensor4d(values(size(c.w), 22), c.w as [number, number, number, number]);
+      const n = c.w[3]!;
+      const b = c.perImage ? tf.tensor2d(values(c.x[0]! * n, 23), [c.x[0]!, n]) : tf.tensor1d(values(n, 23));
+      const shape = tf.conv2d(x, w, c.options.strides ?? 1, "same").shape;
+      const residual = c.options.residual ? tf.tensor4d(values(size(shape), 24), shape) : undefined;
+      const r = tf.tensor(values(size(shape), 25), shape);
+      const f = (...inputs: tf.Tensor[]) => {
+        const [xs, ws, bs, rs] = c.options.inputGradient === false ? [x, ...inputs] : inputs;
+        return convBlock(xs as tf.Tensor4D, ws as tf.Tensor4D, bs!, { ...c.options, residual: rs as tf.Tensor4D | undefined });
+      };
+      const inputs = [...(c.options.inputGradient === false ? [] : [x]), w, b, ...(residual ? [residual] : [])];
+      const y = f(...inputs);
+      return [y, ...tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(r).sum())(inputs)];
+    };
+    const expected = await on("cpu", run);
+    const actual = await on("wasm", run);
+    assert.equal(actual.length, expected.length);
+    actual.forEach((a, i) => assertClose(a, expected[i]!, i === 0 ? "y" : `gradient ${i}`));
+  });
 }
 
 test("conv2dTranspose (forward Conv2DBackpropInput, gradient Conv2DBackpropFilter) matches cpu", async () => {

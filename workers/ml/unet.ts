@@ -1,7 +1,8 @@
 /**
  * The ε-network ε_θ(x_t, t): a small UNet (Ronneberger et al. 2015) in the shape DDPM uses (Ho et al. 2020
- * App. B), built from plain tfjs ops over named variables so that every op has a fast kernel on the wasm
- * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, add, ReLU.
+ * App. B), built from tfjs ops over named variables so that every op has a fast kernel on the wasm
+ * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, concat, add, ReLU, and the
+ * ResBlock's convs with their additions fused (./kernels/conv_block.ts).
  *
  *   stem conv → [ResBlock → (stride-2 conv)] per level → ResBlock (middle)
  *             → [(nearest ×2) → ResBlock over (h, skip) concatenated] per level → ReLU → conv → ε̂
@@ -18,6 +19,7 @@
  * exponential moving average (used for sampling).
  */
 import * as tf from "@tensorflow/tfjs";
+import { convBlock } from "./kernels/conv_block";
 import { groupNormRelu } from "./kernels/group_norm";
 import { mixSeed } from "./random";
 
@@ -213,39 +215,25 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
     tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
   const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");
-  // A conv over the channel-concatenation of `parts`, computed as the sum of convs over each part with its
-  // slice of the filter: the same function and weights, without Concat (whose gradient, a channel-strided
-  // slice, is slow on wasm).
-  const convOfParts = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
-    if (parts.length === 1) return conv(parts[0]!, name);
-    const filter = w(`${name}.w`) as tf.Tensor4D;
-    const [kh, kw, , cout] = filter.shape;
-    let offset = 0;
-    let sum: tf.Tensor4D | null = null;
-    for (const part of parts) {
-      const channels = part.shape[3];
-      const slice = filter.slice([0, 0, offset, 0], [kh, kw, channels, cout]);
-      offset += channels;
-      const y: tf.Tensor4D = sum
-        ? tf.conv2d(part, slice, 1, "same")
-        : tf.fused.conv2d({ x: part, filter: slice, bias: w(`${name}.b`), strides: 1, pad: "same" });
-      sum = sum ? (sum.add(y) as tf.Tensor4D) : y;
-    }
-    return sum!;
-  };
+  // The up blocks see (h, skip) concatenated along the channels: one conv over all of them costs less than
+  // a conv per part plus their sum (Winograd's transforms amortise over more channels), and the concat
+  // and its gradient are single native copies.
+  const concatParts = (parts: tf.Tensor4D[]): tf.Tensor4D => (parts.length === 1 ? parts[0]! : tf.concat(parts, 3));
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
-    let h = convOfParts(parts, `${name}.conv1`);
+    const x = concatParts(parts);
     const time = dense(timeFeatures, `${name}.time`);
-    const cout = h.shape[3];
+    let h: tf.Tensor4D;
     if (config.norm) {
-      const groups = Math.max(1, Math.floor(cout / 4));
-      h = groupNormRelu(h, time, w(`${name}.norm.g`), w(`${name}.norm.b`), groups);
+      const cout = (w(`${name}.conv1.b`) as tf.Tensor).size;
+      h = groupNormRelu(conv(x, `${name}.conv1`), time, w(`${name}.norm.g`), w(`${name}.norm.b`), Math.max(1, Math.floor(cout / 4)));
     } else {
-      h = tf.relu(h.add(time.reshape([h.shape[0], 1, 1, cout]))) as tf.Tensor4D;
+      // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores
+      // its outputs.
+      h = convBlock(x, w(`${name}.conv1.w`) as tf.Tensor4D, time.add(w(`${name}.conv1.b`)), { relu: true });
     }
-    h = conv(h, `${name}.conv2`);
-    const skip = weights.has(`${name}.skip.w`) ? convOfParts(parts, `${name}.skip`) : parts[0]!;
-    return h.add(skip) as tf.Tensor4D;
+    // The residual added by conv₂ as it stores its outputs.
+    const skip = weights.has(`${name}.skip.w`) ? conv(x, `${name}.skip`) : x;
+    return convBlock(h, w(`${name}.conv2.w`) as tf.Tensor4D, w(`${name}.conv2.b`), { residual: skip });
   };
   // Single-head self-attention over the positions, without normalisation: the output projection starts at
   // zero, so the block starts as the identity like the ResBlocks.
@@ -257,7 +245,7 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     const mixed = tf.matMul(weights, project("v")).reshape([b * height * width, c]) as tf.Tensor2D;
     return x.add(dense(mixed, `${name}.out`).reshape([b, height, width, c])) as tf.Tensor4D;
   };
-  let h = conv(xt, "stem");
+  let h = convBlock(xt, w("stem.w") as tf.Tensor4D, w("stem.b"), { inputGradient: false });
   const skips: tf.Tensor4D[] = [];
   for (let l = 0; l < config.depth; l++) {
     h = resBlock([h], `down${l}.block`);

@@ -16,6 +16,8 @@
  * - Adam (./adam.ts, an optimizer rather than a kernel): one native pass per variable.
  * - webgpu AddN: summed in chunks a shader can bind (./webgpu_add_n.ts, registered by ../webgpu.ts when that
  *   backend loads, since its package registers its own AddN on import).
+ * - A ResBlock's convs with their bias, time embedding, ReLU or residual (./conv_block.ts, an op): one
+ *   native pass each, and only the gradients autodiff asks for.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */

@@ -25,6 +25,11 @@ export interface Addon {
   /** What they were compiled for: "avx512", "avx2" or "generic". */
   isa: string;
   conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
+  /** y = ReLU?(conv(x, w) + bias) + residual; bias one row per image when biasPerImage. */
+  conv2dFused(
+    shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, biasPerImage: boolean,
+    relu: boolean, residual: Float32Array | null, y: Float32Array,
+  ): void;
   conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   maxPoolGrad(shape: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { activeAddon } from "./native";
 
-const RELU_GRAD = "CrackdiffReluGrad";
+export const RELU_GRAD = "CrackdiffReluGrad";
 
 export const wasmReluGrad: tf.KernelConfig = {
   kernelName: RELU_GRAD,
