@@ -63,23 +63,23 @@ def device_name(device):
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def bench_args(doc):
-    """The timing flags both PyTorch bench scripts take; `doc`'s first line describes the script."""
+def bench_setup(doc):
+    """Both PyTorch bench scripts' flags, threads and seed; `doc`'s first line describes the script. Returns
+    (args, device)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="a torch device: cpu (default) or cuda")
-    return parser.parse_args()
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    return args, torch.device(args.device)
 
 
 def main():
-    args = bench_args(__doc__)
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    device = torch.device(args.device)
+    args, device = bench_setup(__doc__)
     model = ReferenceUNet().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randn(BATCH, 1, SIZE, SIZE).to(device)

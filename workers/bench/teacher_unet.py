@@ -28,7 +28,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from reference_unet import bench_args, device_name, rounds_per_s  # same folder: the shared timing
+from reference_unet import bench_setup, device_name, rounds_per_s  # same folder: the shared timing
 
 BATCH = 16
 SIZE = 64
@@ -124,11 +124,7 @@ class TeacherUNet(nn.Module):
 
 
 def main():
-    args = bench_args(__doc__)
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    device = torch.device(args.device)
+    args, device = bench_setup(__doc__)
     model = TeacherUNet().to(device)
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)

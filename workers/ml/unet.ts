@@ -224,8 +224,8 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     const time = dense(timeFeatures, `${name}.time`);
     let h: tf.Tensor4D;
     if (config.norm) {
-      const cout = (w(`${name}.conv1.b`) as tf.Tensor).size;
-      h = groupNormRelu(conv(x, `${name}.conv1`), time, w(`${name}.norm.g`), w(`${name}.norm.b`), Math.max(1, Math.floor(cout / 4)));
+      const conv1 = conv(x, `${name}.conv1`);
+      h = groupNormRelu(conv1, time, w(`${name}.norm.g`), w(`${name}.norm.b`), Math.max(1, Math.floor(conv1.shape[3] / 4)));
     } else {
       // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores
       // its outputs.
