@@ -98,17 +98,18 @@ napi_value Conv2dFused(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// conv2dBackpropFilter(shape, x, dy, dw) and conv2dBackpropInput(shape, dy, w, dx).
-template <void (*gradient)(const crackdiff::ConvShape&, const float*, const float*, float*)>
+// conv2dBackpropFilter(shape, x, dy, dw, db | null) and conv2dBackpropInput(shape, dy, w, dx, residual | null).
+template <class Extra, void (*gradient)(const crackdiff::ConvShape&, const float*, const float*, float*, Extra*)>
 napi_value ConvGradient(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
+  napi_value argv[5];
   crackdiff::ConvShape s;
-  float *a, *b, *out;
+  float *a, *b, *out, *extra;
   if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &a) ||
-      !typedArray(env, argv[2], napi_float32_array, &b) || !typedArray(env, argv[3], napi_float32_array, &out)) {
+      !typedArray(env, argv[2], napi_float32_array, &b) || !typedArray(env, argv[3], napi_float32_array, &out) ||
+      !typedArray(env, argv[4], napi_float32_array, &extra, true)) {
     return nullptr;
   }
-  gradient(s, a, b, out);
+  gradient(s, a, b, out, extra);
   return nullptr;
 }
 
@@ -421,8 +422,8 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback fn;
   } functions[] = {{"conv2d", Conv2d},
                    {"conv2dFused", Conv2dFused},
-                   {"conv2dBackpropFilter", ConvGradient<crackdiff::conv2dBackpropFilter>},
-                   {"conv2dBackpropInput", ConvGradient<crackdiff::conv2dBackpropInput>},
+                   {"conv2dBackpropFilter", ConvGradient<float, crackdiff::conv2dBackpropFilter>},
+                   {"conv2dBackpropInput", ConvGradient<const float, crackdiff::conv2dBackpropInput>},
                    {"maxPoolGrad", MaxPoolGrad},
                    {"resizeNearestNeighbor", Resize<crackdiff::resizeNearestNeighbor>},
                    {"resizeNearestNeighborGrad", Resize<crackdiff::resizeNearestNeighborGrad>},

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -413,12 +414,19 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
   });
 }
 
+// out[n] = Σ_g partials[g·n + n] for n < N, the groups added in order.
+inline void sumGroups(const float* partials, int groups, int N, float* out) {
+  std::copy(partials, partials + N, out);
+  for (int g = 1; g < groups; g++)
+    for (int n = 0; n < N; n++) out[n] += partials[static_cast<std::size_t>(g) * N + n];
+}
+
 // The filter gradient of conv2dWinograd's convolution: with y's tiles Aᵀ[(G g Gᵀ) ⊙ V]A, the gradient of
 // U = G g Gᵀ at position ξ is Σ over tiles of V[ξ]ᵀ (tiles × inC) times dM[ξ] (tiles × outC), dM = A dY Aᵀ
 // for each tile's m×m block of dy, and dW = Gᵀ dU G. Blocks of tiles are summed in a fixed number of groups
 // and the groups added in order, as in conv2dBackpropFilter, so the result does not depend on the threads.
 template <int m>
-void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const float* dy, float* dw) {
+void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   constexpr int a = Wino<m>::a, a2 = a * a;
   const int C = s.inC, N = s.outC, Cp = roundUp(C, MR), Np = roundUp(N, NR), panelCount = Np / NR;
   const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
@@ -427,14 +435,17 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
   const int workers = std::min(threadCount.load(), groups);
   const std::size_t partialSize = static_cast<std::size_t>(a2) * Cp * Np;  // dU[ξ][c][n]
-  std::vector<float> partials(groups * partialSize, 0.0f);
+  const std::unique_ptr<float[]> partials(new float[groups * partialSize]);  // zeroed by their groups' tasks
+  std::vector<float> biasPartials(db ? static_cast<std::size_t>(groups) * N : 0);  // Σ dy per group
   const std::size_t vSize = static_cast<std::size_t>(a2) * T * Cp, mSize = static_cast<std::size_t>(a2) * panelCount * T * NR;
   std::vector<std::vector<float>> scratch(workers, std::vector<float>(vSize + mSize, 0.0f));
   const v8 zero = {};
   parallelFor(groups, workers, [&](int group, int worker) {
     float* V = scratch[worker].data();  // V[ξ][t][c] at (ξ·T + t)·Cp + c (columns past C stay zero)
     float* D = V + vSize;               // dM[ξ][q] a T × NR panel at ((ξ·panels + q)·T + t)·NR + j
-    float* partial = partials.data() + group * partialSize;
+    float* partial = partials.get() + group * partialSize;
+    std::fill(partial, partial + partialSize, 0.0f);
+    if (db) std::fill(biasPartials.begin() + static_cast<std::size_t>(group) * N, biasPartials.begin() + (group + 1) * N, 0.0f);
     for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
       const int t0 = task * T, count = std::min(T, tiles - t0);
       for (int i = 0; i < count; i++) {
@@ -452,6 +463,11 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
           for (int r = 0; r < m; r++)
             for (int col = 0; col < m; col++)
               g[r][col] = r < rows && col < cols ? load(grad + (static_cast<std::size_t>(r) * s.outW + col) * N + n) : zero;
+          if (db) {
+            v8u* bias = reinterpret_cast<v8u*>(biasPartials.data() + static_cast<std::size_t>(group) * N + n);
+            for (int r = 0; r < m; r++)
+              for (int col = 0; col < m; col++) *bias += g[r][col];
+          }
           for (int col = 0; col < m; col++) applyMatrix(Wino<m>::A, &g[0][col], m, &e[0][col], m);  // A dY
           for (int r = 0; r < a; r++) applyMatrix(Wino<m>::A, &e[r][0], 1, &dm[r][0], 1);          // (A dY) Aᵀ
           const int q = n / NR, j = n % NR;
@@ -476,23 +492,33 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
       }
     }
   });
-  for (int g = 1; g < groups; g++) {
-    const float* from = partials.data() + g * partialSize;
-    for (std::size_t k = 0; k < partialSize; k += 8)
-      *reinterpret_cast<v8u*>(partials.data() + k) += load(from + k);
-  }
-  for (int kh = 0; kh < 3; kh++)
-    for (int kw = 0; kw < 3; kw++)
-      for (int c = 0; c < C; c++)
-        for (int n = 0; n < N; n++) {
-          float sum = 0.0f;
-          for (int r = 0; r < a; r++)
-            for (int col = 0; col < a; col++) {
-              const float coef = Wino<m>::G[r][kh] * Wino<m>::G[col][kw];
-              if (coef != 0.0f) sum += coef * partials[(static_cast<std::size_t>(r * a + col) * Cp + c) * Np + n];
-            }
-          dw[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n] = sum;
-        }
+  // Per input channel (a task each, vectorised over the output channels): its rows of dU summed over the
+  // groups in group order, then its 9 rows of dW = Gᵀ dU G. Serial, this was a large part of small layers.
+  std::vector<std::vector<float>> rows(workers, std::vector<float>(static_cast<std::size_t>(a2 + 1) * Np));
+  parallelFor(C, workers, [&](int c, int worker) {
+    float* u = rows[worker].data();  // dU[ξ][c][·] at ξ·Np
+    float* sum = u + a2 * Np;
+    for (int xi = 0; xi < a2; xi++) {
+      const float* first = partials.get() + (static_cast<std::size_t>(xi) * Cp + c) * Np;
+      float* to = u + xi * Np;
+      std::copy(first, first + N, to);
+      for (int g = 1; g < groups; g++)
+        for (int n = 0; n < N; n++) to[n] += first[g * partialSize + n];
+    }
+    for (int kh = 0; kh < 3; kh++)
+      for (int kw = 0; kw < 3; kw++) {
+        std::fill(sum, sum + N, 0.0f);
+        for (int r = 0; r < a; r++)
+          for (int col = 0; col < a; col++) {
+            const float coef = Wino<m>::G[r][kh] * Wino<m>::G[col][kw];
+            if (coef == 0.0f) continue;
+            const float* from = u + (r * a + col) * Np;
+            for (int n = 0; n < N; n++) sum[n] += coef * from[n];
+          }
+        std::copy(sum, sum + N, dw + ((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N);
+      }
+  });
+  if (db) sumGroups(biasPartials.data(), groups, N, db);
 }
 
 // F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
@@ -557,7 +583,7 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
   });
 }
 
-void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw) {
+void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
@@ -570,7 +596,8 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
   const int groups = std::min(tasks, kFilterGroups);
   const int workers = std::min(threadCount.load(), groups);
   const std::size_t partialSize = static_cast<std::size_t>(Kp) * Np;  // or N × Kp (dWᵀ) when narrow
-  std::vector<float> partials(groups * partialSize, 0.0f);
+  const std::unique_ptr<float[]> partials(new float[groups * partialSize]);  // zeroed by their groups' tasks
+  std::vector<float> biasPartials(db ? static_cast<std::size_t>(groups) * N : 0);  // Σ dy per group
   struct Scratch {
     std::vector<float> cols, dyPanels;
   };
@@ -581,9 +608,15 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
   }
   parallelFor(groups, workers, [&](int group, int worker) {
     Scratch& sc = scratch[worker];
-    float* partial = partials.data() + group * partialSize;
+    float* partial = partials.get() + group * partialSize;
+    std::fill(partial, partial + partialSize, 0.0f);
+    float* bias = db ? biasPartials.data() + static_cast<std::size_t>(group) * N : nullptr;
+    if (bias) std::fill(bias, bias + N, 0.0f);
     for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
       const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
+      if (bias)
+        for (int r = 0; r < count; r++)
+          for (int n = 0; n < N; n++) bias[n] += dy[static_cast<std::size_t>(m0 + r) * N + n];
       if (narrow) {
         // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel. Where the window lies
         // inside the image, col[m, :] is kH runs of x read in place; elsewhere one im2col row.
@@ -633,14 +666,15 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
       }
     }
   });
-  for (int k = 0; k < K; k++) {
+  parallelFor(K, workers, [&](int k, int) {
     for (int n = 0; n < N; n++) {
       const std::size_t at = narrow ? static_cast<std::size_t>(n) * Kp + k : static_cast<std::size_t>(k) * Np + n;
       float sum = 0.0f;
       for (int g = 0; g < groups; g++) sum += partials[g * partialSize + at];
       dw[static_cast<std::size_t>(k) * N + n] = sum;
     }
-  }
+  });
+  if (db) sumGroups(biasPartials.data(), groups, N, db);
 }
 
 }  // namespace
@@ -657,14 +691,14 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
   conv2d(s, x, w, bias, false, relu, nullptr, y);
 }
 
-void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
-    return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw)
-                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw);
-  conv2dBackpropFilterIm2col(s, x, dy, dw);
+    return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
+                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
+  conv2dBackpropFilterIm2col(s, x, dy, dw, db);
 }
 
-void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx) {
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx, const float* residual) {
   if (s.strideH == 1 && s.strideW == 1) {
     // dx is then itself a convolution, of dy with the filter turned 180° and its channel axes swapped,
     // padded by kH − 1 − padTop on top: the forward kernel, without col2im's scattered additions.
@@ -677,7 +711,7 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
                 w[((static_cast<std::size_t>(s.kH - 1 - kh) * s.kW + (s.kW - 1 - kw)) * s.inC + ci) * s.outC + co];
     const ConvShape t{s.batch, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC,
                       s.kH,    s.kW,   1,      1,      s.kH - 1 - s.padTop, s.kW - 1 - s.padLeft};
-    conv2d(t, dy, turned.data(), nullptr, false, dx);
+    conv2d(t, dy, turned.data(), nullptr, false, false, residual, dx);
     return;
   }
   const int K = s.kH * s.kW * s.inC, N = s.outC, pixels = s.outH * s.outW;
@@ -689,7 +723,8 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
   parallelFor(s.batch, threadCount.load(), [&](int b, int worker) {
     float* rows = scratch[worker].data();
     float* dcol = rows + MR * N;
-    std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.0f);
+    if (residual) std::copy(residual + b * imageSize, residual + (b + 1) * imageSize, dx + b * imageSize);
+    else std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.0f);
     for (int p0 = 0; p0 < pixels; p0 += MR) {
       const int m0 = b * pixels + p0, count = std::min(MR, pixels - p0);
       copy(rows, dy + static_cast<std::size_t>(m0) * N, count * N);

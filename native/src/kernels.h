@@ -19,10 +19,12 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 // additions a ResBlock would otherwise make as separate passes over y, in the store of each output.
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
             const float* residual, float* y);
-// dw = ∂(Σ y·dy)/∂w.
-void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw);
-// dx = ∂(Σ y·dy)/∂x.
-void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx);
+// dw = ∂(Σ y·dy)/∂w, and where db is not null the shared bias's gradient db = Σ over pixels of dy, summed
+// as dy is read for dw rather than in a pass of its own.
+void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db = nullptr);
+// dx = ∂(Σ y·dy)/∂x, plus residual (x's shape) where not null: the gradient x gets from another use (a
+// ResBlock's skip), added as dx is stored rather than in a pass of its own.
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx, const float* residual = nullptr);
 
 // The vector instruction set the kernels were compiled for: "avx512", "avx2" or "generic".
 const char* compiledIsa();

@@ -1,14 +1,16 @@
 /**
  * The fused time-projection add + GroupNorm + ReLU (workers/ml/kernels/group_norm.ts): its native kernel
  * against the tfjs-op composition it replaces and a float64 reference, forward and every gradient (x, t,
- * γ, β), on the teacher's shapes and odd ones; independent of the thread count, bit for bit; and every
- * parameter gradient of a UNet with GroupNorm the same with it as with the composition.
+ * γ, β), on the teacher's shapes and odd ones; independent of the thread count, bit for bit; the whole
+ * ResBlock as one op (workers/ml/kernels/res_block.ts) against its composition; and every parameter
+ * gradient of a UNet with GroupNorm the same with them as with the composition.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { groupNormRelu } from "../../workers/ml/kernels/group_norm";
+import { resBlock } from "../../workers/ml/kernels/res_block";
 import { activeAddon, nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 import { UNet } from "../../workers/ml/unet";
 import { assertClose, values } from "../helpers/arrays";
@@ -190,6 +192,38 @@ test("a UNet with GroupNorm: output and every parameter gradient the same with t
   fused.forEach((a, k) => assertClose(a, composed[k]!, names[k]!));
   net.dispose();
   x.dispose();
+});
+
+test("a ResBlock with GroupNorm as one op: output and every gradient match its composition, with and without a skip conv", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  for (const [i, [cin, cout]] of [[16, 16], [24, 8]].entries()) {
+    const seed = 1000 + 100 * i;
+    const t = (shape: number[], k: number, scale = 1) => tf.tensor(values(tf.util.sizeFromShape(shape), seed + k), shape).mul(scale);
+    const inputs = [
+      t([2, 12, 10, cin], 1), t([2, cout], 2),
+      t([3, 3, cin, cout], 3, 0.3), t([cout], 4), t([cout], 5), t([cout], 6), t([3, 3, cout, cout], 7, 0.3), t([cout], 8),
+      ...(cin !== cout ? [t([1, 1, cin, cout], 9, 0.3), t([cout], 10)] : []),
+    ];
+    const r = t([2, 12, 10, cout], 11);
+    const f = (...v: tf.Tensor[]) => {
+      const [x, time, w1, b1, g, beta, w2, b2, ws, bs] = v;
+      const block = { conv1: { w: w1 as tf.Tensor4D, b: b1! }, norm: { g: g!, b: beta! }, conv2: { w: w2 as tf.Tensor4D, b: b2! }, skip: ws ? { w: ws as tf.Tensor4D, b: bs! } : undefined };
+      return resBlock(x as tf.Tensor4D, time as tf.Tensor2D, block, cout / 4);
+    };
+    const run = () => {
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(() => [f(...inputs), ...tf.grads((...v: tf.Tensor[]) => f(...v).mul(r).sum())(inputs)]);
+      const arrays = out.map((o) => o.dataSync().slice() as Float32Array);
+      tf.dispose(out);
+      assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+      return arrays;
+    };
+    const native = withNative(true, run);
+    const composed = withNative(false, run);
+    const what = ["y", "dx", "dt", "dw1", "db1", "dγ", "dβ", "dw2", "db2", "dw skip", "db skip"];
+    native.forEach((a, k) => assertClose(a, composed[k]!, `${cin}→${cout}: ${what[k]}`));
+    tf.dispose([...inputs, r]);
+  }
 });
 
 test("fused GroupNorm + ReLU: without the native kernels, or off wasm, the tfjs-op composition runs", async () => {

@@ -1,7 +1,8 @@
 /**
  * The native convolutions with AVX-512's tile layout (12 × 16 tiles, one 16-float vector per row), built on
  * whatever CPU runs the tests (native/src/kernels.cc's CRACKDIFF_WIDE_TILES) and checked against the build
- * npm install made, so the layout a machine with AVX-512 gets is tested on machines without it too.
+ * npm install made, so the layout a machine with AVX-512 gets is tested on machines without it too; and
+ * both builds' folded extras: the bias gradient the filter gradient sums, the residual the input gradient adds.
  * Skipped, with the reason, without a C++ compiler, Node's headers or the installed build.
  */
 import { test } from "node:test";
@@ -18,8 +19,8 @@ import { assertClose, values } from "../helpers/arrays";
 interface ConvAddon {
   isa: string;
   conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
-  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
-  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null): void;
+  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, residual: Float32Array | null): void;
 }
 
 const root = path.resolve(__dirname, "../..");
@@ -71,14 +72,18 @@ test("native convolutions with AVX-512's tile layout match the installed build",
       const w = values(tf.util.sizeFromShape(c.w), 2);
       const bias = values(info.outChannels, 3);
       const dy = values(tf.util.sizeFromShape(info.outShape), 4);
+      const residual = values(x.length, 5);
       const run = (addon: ConvAddon) => {
         const y = new Float32Array(dy.length);
-        const dw = new Float32Array(w.length);
-        const dx = new Float32Array(x.length);
+        const [dw, dwWithBias] = [new Float32Array(w.length), new Float32Array(w.length)];
+        const db = new Float32Array(info.outChannels);
+        const [dx, dxWithResidual] = [new Float32Array(x.length), new Float32Array(x.length)];
         addon.conv2d(shape, x, w, bias, true, y);
-        addon.conv2dBackpropFilter(shape, x, dy, dw);
-        addon.conv2dBackpropInput(shape, dy, w, dx);
-        return { y, dw, dx };
+        addon.conv2dBackpropFilter(shape, x, dy, dw, null);
+        addon.conv2dBackpropFilter(shape, x, dy, dwWithBias, db);
+        addon.conv2dBackpropInput(shape, dy, w, dx, null);
+        addon.conv2dBackpropInput(shape, dy, w, dxWithResidual, residual);
+        return { y, dw, dwWithBias, db, dx, dxWithResidual };
       };
       const expected = run(reference);
       const actual = run(wide);
@@ -86,6 +91,14 @@ test("native convolutions with AVX-512's tile layout match the installed build",
       assertClose(actual.y, expected.y, `${name}: conv2d`);
       assertClose(actual.dw, expected.dw, `${name}: filter gradient`);
       assertClose(actual.dx, expected.dx, `${name}: input gradient`);
+      for (const r of [expected, actual]) {
+        // The bias gradient is Σ dy over the pixels; asking for it leaves dw as it was; the residual is added.
+        const sums = new Float32Array(info.outChannels);
+        dy.forEach((v, i) => (sums[i % info.outChannels] += v));
+        assertClose(r.db, sums, `${name}: bias gradient`);
+        assert.deepEqual(r.dwWithBias, r.dw, `${name}: filter gradient with the bias's`);
+        assertClose(r.dxWithResidual, r.dx.map((v, i) => v + residual[i]!), `${name}: input gradient plus a residual`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { convBlock } from "./kernels/conv_block";
-import { groupNormRelu } from "./kernels/group_norm";
+import { resBlock as resBlockOp } from "./kernels/res_block";
 import { mixSeed } from "./random";
 
 export interface UNetConfig {
@@ -222,18 +222,16 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
     const x = concatParts(parts);
     const time = dense(timeFeatures, `${name}.time`);
-    let h: tf.Tensor4D;
+    const convWeights = (part: string) => ({ w: w(`${name}.${part}.w`) as tf.Tensor4D, b: w(`${name}.${part}.b`) });
+    const skip = weights.has(`${name}.skip.w`) ? convWeights("skip") : undefined;
     if (config.norm) {
-      const conv1 = conv(x, `${name}.conv1`);
-      h = groupNormRelu(conv1, time, w(`${name}.norm.g`), w(`${name}.norm.b`), Math.max(1, Math.floor(conv1.shape[3] / 4)));
-    } else {
-      // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores
-      // its outputs.
-      h = convBlock(x, w(`${name}.conv1.w`) as tf.Tensor4D, time.add(w(`${name}.conv1.b`)), { relu: true });
+      const block = { conv1: convWeights("conv1"), norm: { g: w(`${name}.norm.g`), b: w(`${name}.norm.b`) }, conv2: convWeights("conv2"), skip };
+      return resBlockOp(x, time, block, Math.max(1, Math.floor(block.conv1.w.shape[3] / 4)));
     }
-    // The residual added by conv₂ as it stores its outputs.
-    const skip = weights.has(`${name}.skip.w`) ? conv(x, `${name}.skip`) : x;
-    return convBlock(h, w(`${name}.conv2.w`) as tf.Tensor4D, w(`${name}.conv2.b`), { residual: skip });
+    // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores its
+    // outputs; the residual added by conv₂ as it stores its outputs.
+    const h = convBlock(x, w(`${name}.conv1.w`) as tf.Tensor4D, time.add(w(`${name}.conv1.b`)), { relu: true });
+    return convBlock(h, w(`${name}.conv2.w`) as tf.Tensor4D, w(`${name}.conv2.b`), { residual: skip ? conv(x, `${name}.skip`) : x });
   };
   // Single-head self-attention over the positions, without normalisation: the output projection starts at
   // zero, so the block starts as the identity like the ResBlocks.

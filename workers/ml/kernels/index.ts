@@ -18,6 +18,8 @@
  *   backend loads, since its package registers its own AddN on import).
  * - A ResBlock's convs with their bias, time embedding, ReLU or residual (./conv_block.ts, an op): one
  *   native pass each, and only the gradients autodiff asks for.
+ * - A ResBlock with GroupNorm, whole (./res_block.ts, an op): x's two gradients in one pass, the bias
+ *   gradients summed inside the filter gradients.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */

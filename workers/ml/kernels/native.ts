@@ -30,8 +30,12 @@ export interface Addon {
     shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, biasPerImage: boolean,
     relu: boolean, residual: Float32Array | null, y: Float32Array,
   ): void;
-  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
-  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  /** dw, and the shared bias's gradient Σ dy into db where given. */
+  conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null): void;
+  /** dx, plus residual (x's shape) where given. */
+  conv2dBackpropInput(
+    shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, residual: Float32Array | null,
+  ): void;
   maxPoolGrad(shape: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   resizeNearestNeighbor(
     shape: Int32Array, sourceRow: Int32Array, sourceCol: Int32Array, x: Float32Array, y: Float32Array,
@@ -167,7 +171,7 @@ function conv2dBackpropFilter(native: Addon, { inputs, backend, attrs }: KernelA
   if (!coverable(info, dataFormat)) return null;
   const wasm = backend as BackendWasm;
   const dw = wasm.makeOutput(filterShape, "float32");
-  native.conv2dBackpropFilter(convShape(info), view(wasm, x), view(wasm, dy), view(wasm, dw));
+  native.conv2dBackpropFilter(convShape(info), view(wasm, x), view(wasm, dy), view(wasm, dw), null);
   return dw;
 }
 
@@ -178,7 +182,7 @@ function conv2dBackpropInput(native: Addon, { inputs, backend, attrs }: KernelAr
   if (!coverable(info, dataFormat)) return null;
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(inputShape, "float32");
-  native.conv2dBackpropInput(convShape(info), view(wasm, dy), view(wasm, filter), view(wasm, dx));
+  native.conv2dBackpropInput(convShape(info), view(wasm, dy), view(wasm, filter), view(wasm, dx), null);
   return dx;
 }
 
