@@ -316,12 +316,12 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   }
   size_t lengths[6];
   for (int i = 0; i < 6; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
-  if (lengths[0] != 8 || lengths[2] != lengths[1] || lengths[3] != lengths[1] || lengths[4] != lengths[1] ||
+  if (lengths[0] != 9 || lengths[2] != lengths[1] || lengths[3] != lengths[1] || lengths[4] != lengths[1] ||
       lengths[5] != lengths[1]) {
-    fail(env, "adam: 8 scalars and five arrays of one length expected");
+    fail(env, "adam: 9 scalars and five arrays of one length expected");
     return nullptr;
   }
-  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
   crackdiff::adam(static_cast<std::ptrdiff_t>(lengths[1]), s, w, m, v, g, wOut);
   return nullptr;
 }

@@ -286,7 +286,7 @@ __attribute__((optimize("fp-contract=off"))) void adamRange(Index first, Index l
                                                             const float* w, float* m, float* v, const float* g,
                                                             float* wOut) {
   for (Index i = first; i < last; i++) {
-    const float gi = g[i];
+    const float gi = g[i] * k.gradientScale;  // x·1 = x: no scale, the same value
     const float mi = m[i] * k.beta1 + gi * k.oneMinusBeta1;
     const float vi = v[i] * k.beta2 + (gi * gi) * k.oneMinusBeta2;
     m[i] = mi;

@@ -65,6 +65,7 @@ struct AdamScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2;
   float oneMinusAccBeta1, oneMinusAccBeta2;  // bias corrections, 1 − β^t
   float epsilon, negLearningRate;
+  float gradientScale;  // each gradient is first multiplied by this (the clipping factor, 1 for none)
 };
 void adam(std::ptrdiff_t n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut);
 

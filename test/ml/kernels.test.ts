@@ -516,6 +516,40 @@ test("native Adam: the same weights and moments as tfjs's Adam, step by step; sh
   }
 });
 
+test("Adam with globalClipNorm: tfjs's Adam on gradients clipped by tfjs ops, bit for bit, native or not", { skip: nativeSkip }, async () => {
+  await initBackend("wasm");
+  const shapes = [[7], [3, 3, 5, 16], [300, 1000]];
+  const run = (native: boolean, clipInside: boolean) => {
+    const was = setNativeKernels(native);
+    try {
+      const vars = shapes.map((shape, i) => tf.variable(tensorOf(shape, 170 + i), true, `clip-test-${native}-${clipInside}-${i}`));
+      const optimizer = clipInside ? adam(0.01, { globalClipNorm: 1 }) : tf.train.adam(0.01);
+      for (let step = 0; step < 4; step++) {
+        // Norms far above the limit and below it (no clipping).
+        const grads = vars.map((v, i) => tf.tidy(() => tensorOf(v.shape, 180 + 10 * step + i).mul(step === 2 ? 1e-5 : 3)));
+        tf.tidy(() => {
+          const named = vars.map((v, i) => ({ name: v.name, tensor: grads[i]! }));
+          if (clipInside) return optimizer.applyGradients(named);
+          const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+          const scale = tf.minimum(1, tf.div(1, norm.add(1e-6)));
+          optimizer.applyGradients(named.map(({ name, tensor }) => ({ name, tensor: tensor.mul(scale) })));
+        });
+        tf.dispose(grads);
+      }
+      const weights = vars.map((v) => v.dataSync().slice() as Float32Array);
+      tf.dispose(vars);
+      optimizer.dispose();
+      return weights;
+    } finally {
+      setNativeKernels(was);
+    }
+  };
+  // tfjs's sums themselves differ with the native kernels (which sum in double) and without them.
+  assert.deepEqual(run(true, true), run(true, false), "native: clipping inside the update");
+  assert.deepEqual(run(false, true), run(false, false), "without the native kernels");
+  assert.throws(() => adam(0.01, { globalClipNorm: 0 }), /globalClipNorm/);
+});
+
 test("native Adam: ops that cache packed weights (wasm MatMul) see the updated weights", { skip: nativeSkip }, async () => {
   await initBackend("wasm");
   const w = tf.variable(tensorOf([4, 3], 130));

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { activeAddon } from "./native";
+import { sumOfSquares } from "./training_ops";
 
 /** AdamOptimizer's private state, which this subclass reads and updates as tfjs does. */
 interface AdamState {
@@ -21,17 +22,34 @@ interface AdamState {
 }
 
 type Gradients = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
+type GradientList = { name: string; tensor: tf.Tensor }[];
 
 export class NativeAdamOptimizer extends tf.AdamOptimizer {
+  constructor(
+    learningRate: number, beta1: number, beta2: number, epsilon: number | undefined,
+    /** Gradients are rescaled to this global L2 norm at most (Pascanu et al. 2013; Keras's global_clipnorm). */
+    readonly globalClipNorm: number | null,
+  ) {
+    super(learningRate, beta1, beta2, epsilon);
+  }
+
   override applyGradients(variableGradients: Gradients): void {
-    const native = activeAddon();
-    if (!native || tf.getBackend() !== "wasm") return super.applyGradients(variableGradients);
-    const list = Array.isArray(variableGradients)
+    const list = (Array.isArray(variableGradients)
       ? variableGradients
-      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name]! }));
+      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name]! }))
+    ).filter(({ tensor }) => tensor != null) as GradientList; // a variable without a gradient keeps its value
+    const native = activeAddon();
     const variables = list.map(({ name }) => tf.engine().registeredVariables[name]!);
-    if (variables.some((v) => v.dtype !== "float32") || list.some(({ tensor }) => tensor?.dtype !== "float32" && tensor != null)) {
-      return super.applyGradients(variableGradients);
+    const nativeScale = native && tf.getBackend() === "wasm" && variables.every((v) => v.dtype === "float32") ? this.clipScale(list) : null;
+    if (!native || nativeScale === null) {
+      // tfjs's float32 arithmetic on tensors, and tfjs's Adam.
+      const clipNorm = this.globalClipNorm;
+      if (!clipNorm) return super.applyGradients(list);
+      return tf.tidy(() => {
+        const norm = tf.sqrt(tf.addN(list.map(({ tensor }) => tf.sum(tf.square(tensor)))));
+        const scale = tf.minimum(1, tf.div(clipNorm, norm.add(1e-6)));
+        super.applyGradients(list.map(({ name, tensor }) => ({ name, tensor: tensor.mul(scale) })));
+      });
     }
     const state = this as unknown as AdamState;
     const backend = tf.backend() as BackendWasm;
@@ -46,7 +64,7 @@ export class NativeAdamOptimizer extends tf.AdamOptimizer {
       const [oneMinusAccBeta1, oneMinusAccBeta2] = [state.accBeta1, state.accBeta2].map((b) => tf.sub(1, b).dataSync()[0]!);
       const scalars = Float32Array.of(
         this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2,
-        oneMinusAccBeta1!, oneMinusAccBeta2!, this.epsilon, -this.learningRate,
+        oneMinusAccBeta1!, oneMinusAccBeta2!, this.epsilon, -this.learningRate, nativeScale,
       );
       list.forEach(({ name, tensor: gradient }, i) => {
         const value = variables[i]!;
@@ -69,9 +87,30 @@ export class NativeAdamOptimizer extends tf.AdamOptimizer {
     });
     this.incrementIterations();
   }
+
+  /**
+   * The clipping factor min(1, maxNorm / (‖g‖ + 1e-6)) from one native pass per gradient, in the float32
+   * arithmetic of the tfjs ops above; 1 without clipping; null where the native pass does not apply.
+   */
+  private clipScale(list: GradientList): number | null {
+    if (!this.globalClipNorm) return 1;
+    const squares = sumOfSquares(list.map(({ tensor }) => tensor));
+    if (squares === null) return null;
+    const norm = Math.fround(Math.sqrt(squares));
+    return Math.min(1, Math.fround(Math.fround(this.globalClipNorm) / Math.fround(norm + Math.fround(1e-6))));
+  }
 }
 
-/** tf.train.adam's defaults (β₁ 0.9, β₂ 0.999, ε the backend's), native where it can be. */
-export function adam(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number): tf.AdamOptimizer {
-  return new NativeAdamOptimizer(learningRate, beta1, beta2, epsilon);
+/**
+ * tf.train.adam's defaults (β₁ 0.9, β₂ 0.999, ε the backend's), native where it can be, with optional
+ * clipping of the gradients' global norm (applied inside the native update, not as a pass of its own).
+ */
+export function adam(
+  learningRate: number,
+  { beta1 = 0.9, beta2 = 0.999, epsilon, globalClipNorm }: { beta1?: number; beta2?: number; epsilon?: number; globalClipNorm?: number } = {},
+): NativeAdamOptimizer {
+  if (globalClipNorm !== undefined && !(globalClipNorm > 0 && Number.isFinite(globalClipNorm))) {
+    throw new Error(`adam: globalClipNorm must be a positive number, got ${globalClipNorm}`);
+  }
+  return new NativeAdamOptimizer(learningRate, beta1, beta2, epsilon, globalClipNorm ?? null);
 }

@@ -52,7 +52,7 @@ export async function fit(
   if (targets.length !== inputs.length) throw new Error(`fit: ${inputs.length} inputs but ${targets.length} targets`);
   const crop = options.crop > 0 ? options.crop : size;
   if (crop > size) throw new Error(`fit: crop ${crop} exceeds the image size ${size}`);
-  const optimizer = adam(lr);
+  const optimizer = adam(lr, { globalClipNorm: 1 });
   const random = seededRandom(mixSeed(seed, 0xf17));
   const x = new Float32Array(batch * crop * crop * inChannels);
   const y = new Float32Array(batch * crop * crop * targetChannels);
@@ -75,10 +75,7 @@ export async function fit(
         const xb = tf.tensor4d(x, [batch, crop, crop, inChannels]);
         const yb = tf.tensor4d(y, [batch, crop, crop, targetChannels]);
         const { value, grads } = tf.variableGrads(() => loss(xb, yb), variables);
-        const names = Object.keys(grads);
-        const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
-        const scale = tf.minimum(1, tf.div(1, norm.add(1e-6)));
-        optimizer.applyGradients(names.map((name) => ({ name, tensor: grads[name]!.mul(scale) })));
+        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         return value;
       });
       losses[step - 1] = (await value.data())[0]!;
