@@ -35,6 +35,15 @@ constexpr int MR = 12;
 constexpr int MR = 6;
 #endif
 constexpr int NR = 16;
+// The direct convolution's tiles run along an output row, whose widths are powers of two (64 … 8): with
+// AVX-512, 8 rows divide them, where 12 left a partial block at each row's end (half the work wasted on
+// 16- and 8-pixel rows) and 1×1 convolutions ran 15–40 % slower (measured). AVX2 keeps its 6 (4 and 8
+// were slower).
+#if defined(__AVX512F__) || defined(CRACKDIFF_WIDE_TILES)
+constexpr int MRD = 8;
+#else
+constexpr int MRD = MR;
+#endif
 // Up to this many output channels, an NR-wide panel would be mostly padding (a UNet's last conv has one):
 // the forward pass uses dot products and the filter gradient scaled-row additions instead.
 constexpr int kNarrow = 4;
@@ -46,7 +55,8 @@ std::atomic<int> threadCount{std::max(1, static_cast<int>(std::thread::hardware_
 
 inline int roundUp(int n, int to) { return (n + to - 1) / to * to; }
 
-// out[i·NR + j] = Σ_{p<P} a[i·ai + p·ap] · b[p·NR + j] for i < MR, j < NR (b is a packed NR-wide panel).
+// out[i·NR + j] = Σ_{p<P} a[i·ai + p·ap] · b[p·NR + j] for i < R, j < NR (b is a packed NR-wide panel).
+template <int R = MR>
 inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, const float* b, int P, float* out,
                         int segments = 1, std::ptrdiff_t aSegment = 0) {
   // With segments > 1 the sum runs over `segments` runs of P, the s-th reading a + s·aSegment and the next
@@ -54,13 +64,13 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
 #if defined(__AVX512F__) || defined(CRACKDIFF_WIDE_TILES)
   typedef float v16 __attribute__((vector_size(64)));
   typedef float v16u __attribute__((vector_size(64), aligned(4)));
-  v16 c[MR] = {};
+  v16 c[R] = {};
   for (int seg = 0; seg < segments; seg++, a += aSegment, b += static_cast<std::ptrdiff_t>(P) * NR) {
     for (int p = 0; p < P; p++) {
       const v16 bp = *reinterpret_cast<const v16u*>(b + p * NR);
       const float* ap_ = a + p * ap;
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; i++) {
+      for (int i = 0; i < R; i++) {
         const float value = ap_[i * ai];
         c[i] += v16{value, value, value, value, value, value, value, value,
                     value, value, value, value, value, value, value, value} * bp;
@@ -68,16 +78,16 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
     }
   }
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) *reinterpret_cast<v16u*>(out + i * NR) = c[i];
+  for (int i = 0; i < R; i++) *reinterpret_cast<v16u*>(out + i * NR) = c[i];
 #else
-  v8 c[MR][2] = {};
+  v8 c[R][2] = {};
   for (int seg = 0; seg < segments; seg++, a += aSegment, b += static_cast<std::ptrdiff_t>(P) * NR) {
     for (int p = 0; p < P; p++) {
       const v8 b0 = *reinterpret_cast<const v8u*>(b + p * NR);
       const v8 b1 = *reinterpret_cast<const v8u*>(b + p * NR + 8);
       const float* ap_ = a + p * ap;
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; i++) {
+      for (int i = 0; i < R; i++) {
         const float value = ap_[i * ai];
         const v8 x = {value, value, value, value, value, value, value, value};
         c[i][0] += x * b0;
@@ -86,7 +96,7 @@ inline void microKernel(const float* a, std::ptrdiff_t ai, std::ptrdiff_t ap, co
     }
   }
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
+  for (int i = 0; i < R; i++) {
     *reinterpret_cast<v8u*>(out + i * NR) = c[i][0];
     *reinterpret_cast<v8u*>(out + i * NR + 8) = c[i][1];
   }
@@ -540,27 +550,27 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
   // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
   const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
   const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
-  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * K + MR * NR));
-  // One task per output row, in blocks of MR pixels. Where a block's windows lie inside the image, the
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MRD * K + MRD * NR));
+  // One task per output row, in blocks of MRD pixels. Where a block's windows lie inside the image, the
   // kernels read x directly (filter row by filter row: each is one contiguous run of x); only blocks at
   // the borders are copied into im2col rows with their zero padding first.
   parallelFor(s.batch * s.outH, threadCount.load(), [&](int task, int worker) {
     float* rows = scratch[worker].data();
-    float* tile = rows + MR * K;
+    float* tile = rows + MRD * K;
     const int b = task / s.outH, oh = task % s.outH, ih0 = oh * s.strideH - s.padTop;
     const bool rowsInside = ih0 >= 0 && ih0 + s.kH <= s.inH;
     const float* image = x + static_cast<std::size_t>(b) * s.inH * imageRow;
-    for (int ow0 = 0; ow0 < s.outW; ow0 += MR) {
-      const int count = std::min(MR, s.outW - ow0), m0 = task * s.outW + ow0;
-      const int iw0 = ow0 * s.strideW - s.padLeft, iwLast = (ow0 + MR - 1) * s.strideW - s.padLeft;
-      const bool direct = rowsInside && count == MR && iw0 >= 0 && iwLast + s.kW <= s.inW;
+    for (int ow0 = 0; ow0 < s.outW; ow0 += MRD) {
+      const int count = std::min(MRD, s.outW - ow0), m0 = task * s.outW + ow0;
+      const int iw0 = ow0 * s.strideW - s.padLeft, iwLast = (ow0 + MRD - 1) * s.strideW - s.padLeft;
+      const bool direct = rowsInside && count == MRD && iw0 >= 0 && iwLast + s.kW <= s.inW;
       // Row i of the block: at a + i·ai, its filter rows aSegment apart (im2col rows: one segment of K).
       const float* a = direct ? image + ih0 * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC : rows;
       const std::ptrdiff_t ai = direct ? static_cast<std::ptrdiff_t>(s.strideW) * s.inC : K;
       const int segments = direct ? s.kH : 1, P = direct ? width : K;
       if (!direct) {
         im2colRows(s, x, m0, count, rows, K);
-        std::fill(rows + count * K, rows + MR * K, 0.0f);
+        std::fill(rows + count * K, rows + MRD * K, 0.0f);
       }
       if (narrow) {
         for (int i = 0; i < count; i++) {
@@ -574,7 +584,7 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
         continue;
       }
       for (int q = 0; q < panelCount; q++) {
-        microKernel(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
+        microKernel<MRD>(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
         const std::size_t at = static_cast<std::size_t>(m0) * N + q * NR;
         storeTile(tile, count, std::min(NR, N - q * NR), e.bias(b) + q * NR, e.relu, y + at, N,
                   e.residual ? e.residual + at : nullptr);
