@@ -95,7 +95,7 @@ test("the DDPM step is Ho et al. Eq. 11 with σ_t² = β̃_t", async () => {
   const eps = gaussian([2, 8, 8, 1], 2).mul(0.5) as tf.Tensor4D;
   const t = 120;
   const { prevSample } = ddpm.step(eps, t, xt, new NoiseGenerator([11, 12]));
-  const z = new NoiseGenerator([11, 12]).normal([8, 8, 1]);
+  const z = new NoiseGenerator([11, 12]).draw([8, 8, 1]);
   const [a, ab, abPrev, b] = [s.alphas[t]!, s.alphaBars[t]!, s.alphaBars[t - 1]!, s.betas[t]!];
   const sigma = Math.sqrt(((1 - abPrev) / (1 - ab)) * b);
   const expected = xt.sub(eps.mul(b / Math.sqrt(1 - ab))).div(Math.sqrt(a)).add(z.mul(sigma));

@@ -3,6 +3,7 @@
  *
  *   ddpm     [--size 64] [--iters N] [--batch B] [--split train|all] [--seed K] [--lr LR] [--width W] [--depth D]
  *            [--schedule linear|cosine] [--lr-decay none|cosine] [--attention] [--no-norm] [--ema DECAY] [--crop C] [--channels 1|3] [--eval-every N] [--no-augment]
+ *            [--noise gaussian|simplex] [--noise-period PX] [--noise-octaves N] [--noise-persistence P] [--noise-mix M]
  *   ae       [--size 64] [--channels 1|3] [--width W] [--depth D] [--latent L] [--iters N] [--batch B] [--lr LR] …
  *   student-single | student-c2f  --teacher TEACHER_DIR [--targets soft|binary] [--sampler ddim|ddpm] [--steps S]
  *            [--t0 T] [--seeds K] [--width W] [--levels L] [--stages S] [--iters N] [--batch B] [--lr LR] …
@@ -24,6 +25,7 @@ import { folderContext } from "../ml/runners/context";
 import { describeSource, loadRunData, trainingSplit } from "../ml/runners/data";
 import { trainTeacher } from "../ml/runners/ddpm-train";
 import { trainStudent } from "../ml/runners/student-train";
+import { NOISE_KINDS } from "../ml/noise";
 import { UsageError, type Args, type Command } from "./args";
 import { configFromArgs, fitFlags, samplerFlags, splitFlags } from "./config-args";
 import { FileRunLogger } from "./file-logger";
@@ -148,12 +150,17 @@ export function trainConfigFromArgs(args: Args): RunConfig<"ddpm-train"> {
       ["channels", "channels"],
       ["timesteps", "T"],
       ["eval-every", "evalEvery"],
+      ["noise-period", "noisePeriod"],
+      ["noise-octaves", "noiseOctaves"],
+      ["noise-persistence", "noisePersistence"],
+      ["noise-mix", "noiseMix"],
       ...splitFlags,
     ],
     choices: [
       ["split", "split", ["train", "all"]],
       ["schedule", "schedule", ["linear", "cosine"]],
       ["lr-decay", "lrDecay", ["none", "cosine"]],
+      ["noise", "noise", NOISE_KINDS],
     ],
     switches: [["no-augment", "augment", false], ["attention", "attention", true], ["no-norm", "norm", false]],
   });

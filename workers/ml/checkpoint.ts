@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { makeSchedule, type NoiseSchedule, type ScheduleKind } from "./diffusion/schedule";
+import { validateNoiseSpec, type NoiseSpec } from "./noise";
 import { UNet, validateUNetConfig, type UNetConfig, type Weights } from "./unet";
 
 const MAGIC = "CDCK";
@@ -19,7 +20,8 @@ const VERSION = 1;
 export interface CheckpointMeta {
   method: "ddpm";
   unet: UNetConfig;
-  schedule: { kind: ScheduleKind; T: number };
+  /** The forward process; `noise` is ε's distribution (absent in files from before it was an option: Gaussian). */
+  schedule: { kind: ScheduleKind; T: number; noise?: NoiseSpec };
   /** Images are size × size × channels. */
   size: number;
   channels: 1 | 3;
@@ -122,6 +124,7 @@ function parseHeader(json: string): Header {
   if (header.format !== FORMAT) throw new Error(`checkpoint: format "${String(header.format)}" is not ${FORMAT}`);
   if (header.version !== VERSION) throw new Error(`checkpoint: version ${header.version} is not supported (expected ${VERSION})`);
   validateUNetConfig(header.unet);
+  if (header.schedule.noise) validateNoiseSpec(header.schedule.noise);
   return header;
 }
 
@@ -147,5 +150,5 @@ function teacherFrom(header: Header, data: Uint8Array): Teacher {
   } finally {
     tf.dispose([...values.values()]);
   }
-  return { model, schedule: makeSchedule(meta.schedule.kind, { T: meta.schedule.T }), meta };
+  return { model, schedule: makeSchedule(meta.schedule.kind, { T: meta.schedule.T, noise: meta.schedule.noise }), meta };
 }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { defaultHealOptions, RESIDUALS } from "./heal-defaults";
+import { defaultSimplexOptions, NOISE_KINDS } from "./noise";
 
 export const smokeConfig = z
   .object({
@@ -105,6 +106,16 @@ export const ddpmTrainConfig = z
     lrDecay: z.enum(["none", "cosine"]).default("none"),
     schedule: z.enum(["linear", "cosine"]).default("linear"),
     T: z.number().int().min(10).max(4000).default(1000),
+    /** The noise ε of training, and so of healing: Gaussian, or multi-scale simplex noise (AnoDDPM). */
+    noise: z.enum(NOISE_KINDS).default("gaussian"),
+    /** Simplex noise: period of the coarsest octave in pixels… */
+    noisePeriod: z.number().min(1).max(1024).default(defaultSimplexOptions.period),
+    /** …octaves, each at half the previous period… */
+    noiseOctaves: z.number().int().min(1).max(8).default(defaultSimplexOptions.octaves),
+    /** …each at this fraction of the previous amplitude… */
+    noisePersistence: z.number().gt(0).max(1).default(defaultSimplexOptions.persistence),
+    /** …and this share of ε's variance (the rest Gaussian). */
+    noiseMix: z.number().min(0).max(1).default(defaultSimplexOptions.mix),
     /** UNet channels at full resolution and number of resolution levels. */
     width: z.number().int().min(4).max(128).default(16),
     depth: z.number().int().min(1).max(6).default(4),

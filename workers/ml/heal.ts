@@ -13,6 +13,7 @@ import type { NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";
 import { RESIDUALS, type ResidualKind } from "./heal-defaults";
+import { GAUSSIAN_NOISE, type NoiseSpec } from "./noise";
 
 /**
  * How a heatmap pools into the image score: each pixel takes its best mean along a short segment through it
@@ -90,9 +91,9 @@ export function makeHealScheduler(schedule: NoiseSchedule, options: Pick<HealOpt
   return scheduler;
 }
 
-/** Noise generator of one heal: row i's stream depends on (seed, k, ids[i]) only. */
-export function healNoise(seed: number, k: number, ids: string[]): NoiseGenerator {
-  return new NoiseGenerator(ids.map((id) => mixSeed(seed, k, hashString(id))));
+/** Noise generator of one heal: row i's stream depends on (seed, k, ids[i]) only; its noise is the teacher's. */
+export function healNoise(seed: number, k: number, ids: string[], noise: NoiseSpec = GAUSSIAN_NOISE): NoiseGenerator {
+  return new NoiseGenerator(ids.map((id) => mixSeed(seed, k, hashString(id))), noise);
 }
 
 /**
@@ -107,7 +108,7 @@ export async function healBatch(
   options: { keepStart?: boolean } & Pick<ReverseOptions, "onStep" | "checkCancelled"> = {},
 ): Promise<{ healed: tf.Tensor4D; start?: tf.Tensor4D }> {
   const t0 = scheduler.timesteps[0]!;
-  const noise = generator.normal(y.shape.slice(1));
+  const noise = generator.draw(y.shape.slice(1));
   const start = scheduler.addNoise(y, noise, t0);
   noise.dispose();
   const healed = await reverseProcess(model, scheduler, start, {
@@ -151,7 +152,7 @@ export async function healAndScore(
     // residual localises better than the mean of each heal's residual (docs/localisation.md).
     let healedSum: tf.Tensor4D | null = null;
     for (let k = 0; k < options.seeds; k++) {
-      const { healed } = await healBatch(model, scheduler, y, healNoise(options.seed, k, ids), {
+      const { healed } = await healBatch(model, scheduler, y, healNoise(options.seed, k, ids, schedule.noise), {
         checkCancelled: hooks.checkCancelled,
       });
       if (healedSum) {

@@ -4,41 +4,10 @@
  * depend on which other images share its batch.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fmix32 } from "./hash";
+import { mixSeed } from "./hash";
+import { GAUSSIAN_NOISE, simplexImage, type NoiseSpec } from "./noise";
 
-/** A 32-bit hash of integers (murmur3 finaliser per word); used to derive independent seeds. */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const part of parts) {
-    let k = Math.imul(part | 0, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  return fmix32(h);
-}
-
-/** Hash of a string to 32 bits (FNV-1a), for seeding by image id. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** mulberry32: a small, fast, seeded uniform generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { hashString, mixSeed, seededRandom } from "./hash";
 
 /** Standard normal noise of a shape from a seed (tfjs draws it in JS, so it is the same on every backend). */
 export function gaussian(shape: number[], seed: number): tf.Tensor {
@@ -46,22 +15,47 @@ export function gaussian(shape: number[], seed: number): tf.Tensor {
 }
 
 /**
+ * The forward process's noise ε of a shape ([batch, H, W, C], or [H, W, C] for one image) from a seed:
+ * standard normal (exactly `gaussian(shape, seed)`), or the multi-scale simplex noise of workers/ml/noise.ts,
+ * each image from its own seed derived from `seed`, blended with Gaussian noise when the spec's mix < 1.
+ */
+export function forwardNoise(spec: NoiseSpec, shape: number[], seed: number): tf.Tensor {
+  if (spec.kind === "gaussian") return gaussian(shape, seed);
+  if (shape.length !== 3 && shape.length !== 4) throw new Error(`forwardNoise: shape must be [H, W, C] or [B, H, W, C], got [${shape.join(", ")}]`);
+  const [batch, height, width, channels] = shape.length === 4 ? shape : [1, ...shape];
+  const perImage = height! * width! * channels!;
+  const values = new Float32Array(batch! * perImage);
+  for (let b = 0; b < batch!; b++) {
+    simplexImage(height!, width!, channels!, mixSeed(seed, 0x51e, b), spec, values.subarray(b * perImage, (b + 1) * perImage));
+  }
+  return tf.tidy(() => {
+    const simplex = tf.tensor(values, shape);
+    if (spec.mix >= 1) return simplex;
+    return simplex.mul(Math.sqrt(spec.mix)).add(gaussian(shape, seed).mul(Math.sqrt(1 - spec.mix)));
+  });
+}
+
+/**
  * Noise for a batch in which each row has its own stream: row i's k-th draw depends only on
- * (streamSeeds[i], k). Used by the samplers (the generator argument of `Scheduler.step`).
+ * (streamSeeds[i], k). Used to noise images for healing and by the samplers (the generator argument of
+ * `Scheduler.step`); its noise is the teacher's (Gaussian unless it was trained on simplex noise).
  */
 export class NoiseGenerator {
   private draws = 0;
-  constructor(private readonly streamSeeds: number[]) {}
+  constructor(
+    private readonly streamSeeds: number[],
+    readonly noise: NoiseSpec = GAUSSIAN_NOISE,
+  ) {}
 
-  static forBatch(seed: number, ids: ArrayLike<number>): NoiseGenerator {
-    return new NoiseGenerator(Array.from(ids, (id) => mixSeed(seed, id)));
+  static forBatch(seed: number, ids: ArrayLike<number>, noise: NoiseSpec = GAUSSIAN_NOISE): NoiseGenerator {
+    return new NoiseGenerator(Array.from(ids, (id) => mixSeed(seed, id)), noise);
   }
 
   /** The next draw, shape [batch, ...imageShape]. */
-  normal(imageShape: number[]): tf.Tensor4D {
+  draw(imageShape: number[]): tf.Tensor4D {
     const draw = this.draws++;
     return tf.tidy(() =>
-      tf.stack(this.streamSeeds.map((s) => gaussian(imageShape, mixSeed(s, draw)))),
+      tf.stack(this.streamSeeds.map((s) => forwardNoise(this.noise, imageShape, mixSeed(s, draw)))),
     ) as tf.Tensor4D;
   }
 }

@@ -1,12 +1,12 @@
 /**
- * DDPM training (Ho et al. 2020 Alg. 1): draw x_0 from the normal images, t ~ U{1..T}, ε ~ N(0, I), take a
- * gradient step on L_simple = ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖² (Eq. 14) with Adam, and keep an
- * exponential moving average of the weights for sampling. Every draw is seeded.
+ * DDPM training (Ho et al. 2020 Alg. 1): draw x_0 from the normal images, t ~ U{1..T}, ε ~ N(0, I) (or the
+ * schedule's simplex noise, AnoDDPM), take a gradient step on L_simple = ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖²
+ * (Eq. 14) with Adam, and keep an exponential moving average of the weights for sampling. Every draw is seeded.
  */
 import * as tf from "@tensorflow/tfjs";
 import { adam } from "./kernels/adam";
 import { emaUpdate } from "./kernels/training_ops";
-import { gaussian, mixSeed, seededRandom } from "./random";
+import { forwardNoise, mixSeed, seededRandom } from "./random";
 import { qSample, type NoiseSchedule } from "./diffusion/schedule";
 import type { TrainState } from "./train-state";
 import type { UNet, Weights } from "./unet";
@@ -186,7 +186,8 @@ export async function trainDdpm(
 
       const loss = tf.tidy(() => {
         const x0 = tf.tensor4d(batchPixels, [batch, crop, crop, channels]);
-        const noise = gaussian(x0.shape, mixSeed(seed, step)) as tf.Tensor4D;
+        // ε of the schedule's kind (Gaussian, or AnoDDPM's simplex noise), from (seed, step) alone as well.
+        const noise = forwardNoise(schedule.noise, x0.shape, mixSeed(seed, step)) as tf.Tensor4D;
         const xt = qSample(schedule, x0, noise, t);
         // Alg. 1 line 5: gradient step on ‖ε − ε_θ(x_t, t)‖² (L_simple, Eq. 14).
         const { value, grads } = tf.variableGrads(

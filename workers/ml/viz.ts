@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodePng } from "./image";
-import { gaussian, mixSeed, NoiseGenerator } from "./random";
+import { forwardNoise, mixSeed, NoiseGenerator } from "./random";
 import { checkTimestep, qSample, type NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "./diffusion/sample";
@@ -115,7 +115,7 @@ export async function forwardStrip(
 ): Promise<{ png: Buffer; timesteps: number[] }> {
   timesteps.forEach((t) => checkTimestep(schedule, t));
   const x0 = tf.tidy(() => tf.tensor4d(image, [1, size, size, channels]).mul(2).sub(1) as tf.Tensor4D);
-  const noise = gaussian(x0.shape, mixSeed(seed, 0xf0)) as tf.Tensor4D;
+  const noise = forwardNoise(schedule.noise, x0.shape, mixSeed(seed, 0xf0)) as tf.Tensor4D;
   const tiles: Tile[] = [];
   for (const t of timesteps) {
     const xt = qSample(schedule, x0, noise, t);
@@ -147,7 +147,7 @@ export async function healingTrajectory(
   const shownSteps: number[] = [];
   const y = tf.tidy(() => tf.tensor4d(image, [1, size, size, channels]).mul(2).sub(1) as tf.Tensor4D);
   const predictions: tf.Tensor4D[] = [];
-  const { healed, start } = await healBatch(model, scheduler, y, healNoise(options.seed, 0, [extra.id ?? "image"]), {
+  const { healed, start } = await healBatch(model, scheduler, y, healNoise(options.seed, 0, [extra.id ?? "image"], schedule.noise), {
     keepStart: true,
     onStep: ({ index, t, predOriginal }) => {
       if (wanted.has(index)) {
@@ -189,8 +189,8 @@ export async function samplesVsNearest(
   const scheduler = makeScheduler("ddim", schedule);
   scheduler.setTimesteps(Math.min(options.steps, schedule.T), schedule.T);
   const ids = Array.from({ length: options.count }, (_, i) => i);
-  const generator = NoiseGenerator.forBatch(options.seed, ids);
-  const xT = generator.normal([size, size, channels]);
+  const generator = NoiseGenerator.forBatch(options.seed, ids, schedule.noise);
+  const xT = generator.draw([size, size, channels]);
   const x0 = await reverseProcess(model, scheduler, xT, { generator });
   const samples = await toPixels(x0);
   tf.dispose([xT, x0]);

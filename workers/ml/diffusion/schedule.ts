@@ -5,6 +5,7 @@
  * `alphaBars[t]` is ᾱ_t exactly as written in the equations.
  */
 import * as tf from "@tensorflow/tfjs";
+import { GAUSSIAN_NOISE, validateNoiseSpec, type NoiseSpec } from "../noise";
 
 export type ScheduleKind = "linear" | "cosine";
 
@@ -18,6 +19,8 @@ export interface NoiseSchedule {
   alphas: Float64Array;
   /** ᾱ_t = Π_{s ≤ t} α_s, for t = 0..T (ᾱ_0 = 1). Strictly decreasing, in (0, 1] */
   alphaBars: Float64Array;
+  /** The distribution of ε: what the teacher was trained to predict, so what healing noises with. */
+  noise: NoiseSpec;
 }
 
 export interface ScheduleOptions {
@@ -27,6 +30,8 @@ export interface ScheduleOptions {
   betaEnd?: number;
   /** Cosine schedule offset s (Nichol & Dhariwal 2021 Eq. 17: 0.008). */
   cosineOffset?: number;
+  /** The noise ε (Gaussian unless given). */
+  noise?: NoiseSpec;
 }
 
 export function makeSchedule(kind: ScheduleKind, options: ScheduleOptions = {}): NoiseSchedule {
@@ -53,7 +58,9 @@ export function makeSchedule(kind: ScheduleKind, options: ScheduleOptions = {}):
   const alphaBars = new Float64Array(T + 1);
   alphaBars[0] = 1;
   for (let t = 1; t <= T; t++) alphaBars[t] = alphaBars[t - 1]! * alphas[t]!;
-  return { kind, T, betas, alphas, alphaBars };
+  const noise = options.noise ?? GAUSSIAN_NOISE;
+  validateNoiseSpec(noise);
+  return { kind, T, betas, alphas, alphaBars, noise };
 }
 
 export function checkTimestep(schedule: NoiseSchedule, t: number): void {
@@ -63,7 +70,7 @@ export function checkTimestep(schedule: NoiseSchedule, t: number): void {
 }
 
 /**
- * q_sample, Ho et al. 2020 Eq. 4: x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε.
+ * q_sample, Ho et al. 2020 Eq. 4: x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε (ε drawn by the caller, see forwardNoise).
  * `t` is one step for the whole batch or one per example (length = batch).
  */
 export function qSample(

@@ -116,7 +116,7 @@ export class DDPMScheduler extends BaseScheduler {
       if (p === 0) return mean as tf.Tensor4D;
       if (!generator) throw new Error("DDPM step needs a noise generator");
       const sigma = Math.sqrt(((1 - abP) / (1 - abT)) * beta);
-      return mean.add(generator.normal(xt.shape.slice(1)).mul(sigma)) as tf.Tensor4D;
+      return mean.add(generator.draw(xt.shape.slice(1)).mul(sigma)) as tf.Tensor4D;
     });
     return { prevSample, predOriginal };
   }
@@ -159,7 +159,7 @@ export class DDIMScheduler extends BaseScheduler {
       const mean = predOriginal.mul(Math.sqrt(abP)).add(direction);
       if (sigma === 0 || p === 0) return mean as tf.Tensor4D;
       if (!generator) throw new Error("DDIM step with eta > 0 needs a noise generator");
-      return mean.add(generator.normal(xt.shape.slice(1)).mul(sigma)) as tf.Tensor4D;
+      return mean.add(generator.draw(xt.shape.slice(1)).mul(sigma)) as tf.Tensor4D;
     });
     return { prevSample, predOriginal };
   }

@@ -12,6 +12,7 @@ import { fingerprints } from "../data/fingerprint";
 import type { Sample, Split } from "../data/types";
 import { makeSchedule } from "../diffusion/schedule";
 import { evaluateHealing } from "../evaluate";
+import { describeNoise, noiseSpecFrom } from "../noise";
 import { defaultHealOptions } from "../heal";
 import type { RunContext } from "../kinds";
 import { throwIfCancelled, type RunLogger } from "../logger";
@@ -45,14 +46,15 @@ export async function trainTeacher(
   resumable: Pick<RunContext, "resumeState" | "checkpoint"> = {},
 ): Promise<TrainedTeacher> {
   const { size, channels } = config;
-  const schedule = makeSchedule(config.schedule, { T: config.T });
+  const schedule = makeSchedule(config.schedule, { T: config.T, noise: noiseSpecFrom(config) });
   const model = new UNet({ channels, width: config.width, depth: config.depth, attention: config.attention, norm: config.norm }, config.seed);
   const images = train.map((s) => s.image);
   const quickEvalSet = pickQuickEvalSet(evalSamples);
   logger.log(
     `ddpm-train: ${train.length} normal images ${size}×${size}×${channels}, UNet width ${config.width} depth ${config.depth}${config.attention ? " with attention" : ""}${config.norm ? " with GroupNorm" : ""} ` +
       `(${model.parameterCount} parameters), ${config.iters} iters × batch ${config.batch}` +
-      (config.crop ? ` on ${config.crop}×${config.crop} crops` : ""),
+      (config.crop ? ` on ${config.crop}×${config.crop} crops` : "") +
+      (schedule.noise.kind === "gaussian" ? "" : `, ${describeNoise(schedule.noise)} noise`),
   );
 
   let lastEval: TrainedTeacher["lastEval"] = null;
@@ -135,7 +137,7 @@ export async function trainTeacher(
   const meta: CheckpointMeta = {
     method: "ddpm",
     unet: model.config,
-    schedule: { kind: schedule.kind, T: schedule.T },
+    schedule: { kind: schedule.kind, T: schedule.T, noise: schedule.noise },
     size,
     channels,
     training: {
