@@ -5,12 +5,15 @@
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../workers/ml/backend";
 import { makeSchedule } from "../../workers/ml/diffusion/schedule";
 import { defaultTrainOptions, trainDdpm } from "../../workers/ml/train";
 import { UNet } from "../../workers/ml/unet";
-import { describeAdapter, isSoftwareAdapter, webgpuAdapter } from "../../workers/ml/webgpu";
+import { describeAdapter, gpuDevicePresent, isSoftwareAdapter, webgpuAdapter } from "../../workers/ml/webgpu";
 
 const probe = webgpuAdapter().then(
   (adapter) => ({ adapter, reason: "" }),
@@ -35,6 +38,24 @@ test("adapters are named for run records, and software ones are told apart", () 
   assert.equal(describeAdapter(lavapipe, "linux"), "webgpu (Dawn, Vulkan), llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) (software)");
   assert.equal(isSoftwareAdapter({ info: { description: "SwiftShader Device (Subzero)" } }), true);
   assert.equal(describeAdapter({ info: { vendor: "apple", architecture: "metal-3" } }, "darwin"), "webgpu (Dawn, Metal), apple metal-3");
+});
+
+test("auto probes WebGPU only where Linux shows a GPU device file", () => {
+  const dev = mkdtempSync(path.join(os.tmpdir(), "crackdiff-dev-"));
+  try {
+    assert.equal(gpuDevicePresent("linux", dev), false, "no device files");
+    assert.equal(gpuDevicePresent("darwin", dev), true, "other platforms: assumed");
+    writeFileSync(path.join(dev, "nvidia0"), "");
+    assert.equal(gpuDevicePresent("linux", dev), true, "an NVIDIA device");
+    rmSync(path.join(dev, "nvidia0"));
+    mkdirSync(path.join(dev, "dri"));
+    writeFileSync(path.join(dev, "dri", "card0"), "");
+    assert.equal(gpuDevicePresent("linux", dev), false, "a display card without a render node");
+    writeFileSync(path.join(dev, "dri", "renderD128"), "");
+    assert.equal(gpuDevicePresent("linux", dev), true, "a DRM render node");
+  } finally {
+    rmSync(dev, { recursive: true, force: true });
+  }
 });
 
 test("webgpu: initBackend selects it and names the adapter", async (t) => {

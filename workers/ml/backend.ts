@@ -2,7 +2,8 @@
  * Picks the TensorFlow.js compute backend: CRACKDIFF_BACKEND=auto|tensorflow|webgpu|wasm|cpu.
  *
  * `auto` takes, in order: @tensorflow/tfjs-node-gpu when it runs on a GPU; WebGPU when a hardware GPU
- * adapter is present (./webgpu.ts: Dawn's Node bindings, Vulkan on Linux; a software adapter such as
+ * adapter is present (./webgpu.ts: Dawn's Node bindings, Vulkan on Linux, probed only where a GPU device
+ * file exists; a software adapter such as
  * lavapipe or SwiftShader is not taken, it is slower than the CPU backends); the wasm backend when the native
  * kernels are built (they train this project's UNets faster than PyTorch on the CPU, see the README);
  * @tensorflow/tfjs-node (libtensorflow on the CPU); wasm with its own kernels; the pure-JavaScript cpu
@@ -21,7 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { registerKernels } from "./kernels";
 import { nativeStatus } from "./kernels/native";
-import { useWebgpu } from "./webgpu";
+import { gpuDevicePresent, useWebgpu } from "./webgpu";
 
 export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -79,7 +80,7 @@ async function selectBackend(choice: BackendChoice): Promise<BackendInfo> {
   if (choice === "auto") {
     const gpu = await useNative("@tensorflow/tfjs-node-gpu").catch(() => null);
     if (gpu && usingGpu()) return gpu;
-    const webgpu = await useWebgpu({ hardwareOnly: true }).catch(() => null);
+    const webgpu = gpuDevicePresent() ? await useWebgpu({ hardwareOnly: true }).catch(() => null) : null;
     if (webgpu) return webgpu;
     if (nativeStatus().active) return useWasm();
   }

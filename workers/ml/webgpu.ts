@@ -7,6 +7,7 @@
  * from the global scope, so they are installed from Dawn's before the backend is imported. Reading a tensor
  * synchronously (dataSync) needs OffscreenCanvas, which Node lacks; the engine reads with data() only.
  */
+import { readdirSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendInfo } from "./backend";
 import { registerWebgpuAddN } from "./kernels/webgpu_add_n";
@@ -70,6 +71,23 @@ export function describeAdapter(adapter: Adapter, platform: NodeJS.Platform = pr
   const name = info.description || info.device || [info.vendor, info.architecture].filter(Boolean).join(" ") || "unnamed adapter";
   const api = API[platform];
   return `webgpu (Dawn${api ? `, ${api}` : ""}), ${name}${isSoftwareAdapter(adapter) ? " (software)" : ""}`;
+}
+
+/**
+ * Whether this machine may have a GPU for WebGPU: on Linux a DRM render node or an NVIDIA device file
+ * (WSL: /dev/dxg); elsewhere assumed. Where there is none, `auto` does not probe: Dawn, looking for
+ * Vulkan, prints warnings on every start of a machine without one.
+ */
+export function gpuDevicePresent(platform: NodeJS.Platform = process.platform, dev = "/dev"): boolean {
+  if (platform !== "linux") return true;
+  const has = (dir: string, test: (name: string) => boolean) => {
+    try {
+      return readdirSync(dir).some(test);
+    } catch {
+      return false;
+    }
+  };
+  return has(`${dev}/dri`, (n) => n.startsWith("renderD")) || has(dev, (n) => /^nvidia\d+$/.test(n) || n === "dxg");
 }
 
 /** Dawn's high-performance adapter; throws, saying why, where the package or an adapter is missing. */
