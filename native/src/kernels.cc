@@ -424,7 +424,7 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
   });
 }
 
-// out[n] = Σ_g partials[g·n + n] for n < N, the groups added in order.
+// out[n] = Σ_g partials[g·N + n] for n < N, the groups added in order.
 inline void sumGroups(const float* partials, int groups, int N, float* out) {
   std::copy(partials, partials + N, out);
   for (int g = 1; g < groups; g++)

@@ -225,7 +225,8 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     const convWeights = (part: string) => ({ w: w(`${name}.${part}.w`) as tf.Tensor4D, b: w(`${name}.${part}.b`) });
     const skip = weights.has(`${name}.skip.w`) ? convWeights("skip") : undefined;
     if (config.norm) {
-      const block = { conv1: convWeights("conv1"), norm: { g: w(`${name}.norm.g`), b: w(`${name}.norm.b`) }, conv2: convWeights("conv2"), skip };
+      const norm = { g: w(`${name}.norm.g`), b: w(`${name}.norm.b`) };
+      const block = { conv1: convWeights("conv1"), norm, conv2: convWeights("conv2"), skip };
       return resBlockOp(x, time, block, Math.max(1, Math.floor(block.conv1.w.shape[3] / 4)));
     }
     // conv₁'s bias and the time embedding as one bias row per image, added with the ReLU as conv₁ stores its

@@ -6,7 +6,9 @@
  * operators (MatMul, its own convolutions) cache packed weights by buffer and would keep the old values.
  * The same float32 operations in the same order, so the values equal tfjs's. Its state (moments, bias
  * corrections, iterations) is tfjs's own, so getWeights/setWeights and checkpoints are unchanged; on other
- * backends, without the addon, or for non-float32 variables it is tfjs's AdamOptimizer.
+ * backends, without the addon, or for non-float32 variables it is tfjs's AdamOptimizer. With globalClipNorm
+ * the update also clips the gradients' global norm, multiplying each gradient by the factor as it reads it
+ * (tfjs ops would make a pass per gradient to scale it first): the same float32 values either way.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -40,7 +42,8 @@ export class NativeAdamOptimizer extends tf.AdamOptimizer {
     ).filter(({ tensor }) => tensor != null) as GradientList; // a variable without a gradient keeps its value
     const native = activeAddon();
     const variables = list.map(({ name }) => tf.engine().registeredVariables[name]!);
-    const nativeScale = native && tf.getBackend() === "wasm" && variables.every((v) => v.dtype === "float32") ? this.clipScale(list) : null;
+    const covered = native && tf.getBackend() === "wasm" && [...variables, ...list.map(({ tensor }) => tensor)].every((t) => t.dtype === "float32");
+    const nativeScale = covered ? this.clipScale(list) : null;
     if (!native || nativeScale === null) {
       // tfjs's float32 arithmetic on tensors, and tfjs's Adam.
       const clipNorm = this.globalClipNorm;
