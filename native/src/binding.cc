@@ -128,20 +128,30 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// resizeNearestNeighbor(shape, sourceRow, sourceCol, x, y) and resizeNearestNeighborGrad(shape, sourceRow,
-// sourceCol, dy, dx), shape in ResizeShape's field order.
-template <void (*resize)(const crackdiff::ResizeShape&, const int*, const int*, const float*, float*)>
+void resizeForward(const crackdiff::ResizeShape& s, const int* rows, const int* cols, const float* x, float* y,
+                   float* skip) {
+  crackdiff::resizeNearestNeighbor(s, rows, cols, x, skip, y);
+}
+
+// resizeNearestNeighbor(shape, sourceRow, sourceCol, x, y, skip | null) and resizeNearestNeighborGrad(shape,
+// sourceRow, sourceCol, dy, dx, dskip | null), shape in ResizeShape's field order.
+template <void (*resize)(const crackdiff::ResizeShape&, const int*, const int*, const float*, float*, float*)>
 napi_value Resize(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   int32_t *p = nullptr, *sourceRow = nullptr, *sourceCol = nullptr;
-  float *from, *to;
+  float *from, *to, *skip;
   if (!args(env, info, argv) || !typedArray(env, argv[0], napi_int32_array, &p) ||
       !typedArray(env, argv[1], napi_int32_array, &sourceRow) ||
       !typedArray(env, argv[2], napi_int32_array, &sourceCol) ||
-      !typedArray(env, argv[3], napi_float32_array, &from) || !typedArray(env, argv[4], napi_float32_array, &to)) {
+      !typedArray(env, argv[3], napi_float32_array, &from) || !typedArray(env, argv[4], napi_float32_array, &to) ||
+      !typedArray(env, argv[5], napi_float32_array, &skip, true)) {
     return nullptr;
   }
-  const crackdiff::ResizeShape s{p[0], p[1], p[2], p[3], p[4], p[5]};
+  const crackdiff::ResizeShape s{p[0], p[1], p[2], p[3], p[4], p[5], p[6]};
+  if ((s.skipChannels > 0) != (skip != nullptr)) {
+    fail(env, "a skip tensor goes with skip channels > 0, and only with them");
+    return nullptr;
+  }
   // The indices come from JavaScript; one out of range would read or write outside the tensors.
   for (int r = 0; r < s.outH; r++) {
     if (sourceRow[r] < 0 || sourceRow[r] >= s.inH) {
@@ -155,7 +165,7 @@ napi_value Resize(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
-  resize(s, sourceRow, sourceCol, from, to);
+  resize(s, sourceRow, sourceCol, from, to, skip);
   return nullptr;
 }
 
@@ -425,7 +435,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"conv2dBackpropFilter", ConvGradient<float, crackdiff::conv2dBackpropFilter>},
                    {"conv2dBackpropInput", ConvGradient<const float, crackdiff::conv2dBackpropInput>},
                    {"maxPoolGrad", MaxPoolGrad},
-                   {"resizeNearestNeighbor", Resize<crackdiff::resizeNearestNeighbor>},
+                   {"resizeNearestNeighbor", Resize<resizeForward>},
                    {"resizeNearestNeighborGrad", Resize<crackdiff::resizeNearestNeighborGrad>},
                    {"addOrMultiply", AddOrMultiply},
                    {"concat", Concat},

@@ -133,37 +133,41 @@ void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx)
 }
 
 void resizeNearestNeighborGrad(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* dy,
-                               float* dx) {
-  const int C = s.channels;
+                               float* dx, float* dskip) {
+  const int C = s.channels, S = s.skipChannels;
   const Index imageSize = static_cast<Index>(s.inH) * s.inW * C;
-  const Index dyImageSize = static_cast<Index>(s.outH) * s.outW * C;
+  const Index pixels = static_cast<Index>(s.outH) * s.outW, dyImageSize = pixels * (C + S);
   // Every source pixel lies in its own image, so images are independent.
   parallelFor(s.batch, workersFor(imageSize * s.batch + dyImageSize * s.batch), [&](int b, int) {
     float* image = dx + b * imageSize;
     std::memset(image, 0, sizeof(float) * imageSize);
     const float* g = dy + b * dyImageSize;
+    float* skip = S ? dskip + b * pixels * S : nullptr;
     for (int r = 0; r < s.outH; r++) {
       float* row = image + static_cast<Index>(sourceRow[r]) * s.inW * C;
-      for (int c = 0; c < s.outW; c++, g += C) {
+      for (int c = 0; c < s.outW; c++, g += C + S) {
         float* target = row + static_cast<Index>(sourceCol[c]) * C;
         for (int d = 0; d < C; d++) target[d] += g[d];
+        if (S) std::memcpy(skip + (static_cast<Index>(r) * s.outW + c) * S, g + C, sizeof(float) * S);
       }
     }
   });
 }
 
 void resizeNearestNeighbor(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* x,
-                           float* y) {
-  const int C = s.channels;
+                           const float* skip, float* y) {
+  const int C = s.channels, S = s.skipChannels;
   const Index imageSize = static_cast<Index>(s.inH) * s.inW * C;
-  const Index yImageSize = static_cast<Index>(s.outH) * s.outW * C;
+  const Index pixels = static_cast<Index>(s.outH) * s.outW, yImageSize = pixels * (C + S);
   parallelFor(s.batch, workersFor(yImageSize * s.batch), [&](int b, int) {
     const float* image = x + b * imageSize;
+    const float* skipImage = S ? skip + b * pixels * S : nullptr;
     float* target = y + b * yImageSize;
     for (int r = 0; r < s.outH; r++) {
       const float* row = image + static_cast<Index>(sourceRow[r]) * s.inW * C;
-      for (int c = 0; c < s.outW; c++, target += C) {
+      for (int c = 0; c < s.outW; c++, target += C + S) {
         std::memcpy(target, row + static_cast<Index>(sourceCol[c]) * C, sizeof(float) * C);
+        if (S) std::memcpy(target + C, skipImage + (static_cast<Index>(r) * s.outW + c) * S, sizeof(float) * S);
       }
     }
   });

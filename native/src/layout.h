@@ -23,16 +23,20 @@ void maxPoolGrad(const PoolShape& s, const float* x, const float* dy, float* dx)
 struct ResizeShape {
   int batch, inH, inW, channels;  // dx
   int outH, outW;                 // dy
+  // A UNet's up path concatenates a skip tensor (outH × outW × skipChannels) after the resized channels: the
+  // resize writes both, and its gradient splits them, without the intermediate tensors. 0: no skip.
+  int skipChannels;
 };
 
-// dx[b, sourceRow[r], sourceCol[c], :] = Σ dy[b, r, c, :]: the adjoint of a nearest-neighbour resize that
-// copied input pixel (sourceRow[r], sourceCol[c]) to output pixel (r, c).
+// dx[b, sourceRow[r], sourceCol[c], :] = Σ dy[b, r, c, :channels]: the adjoint of a nearest-neighbour resize
+// that copied input pixel (sourceRow[r], sourceCol[c]) to output pixel (r, c); dskip[b, r, c, :] =
+// dy[b, r, c, channels:] where skipChannels > 0.
 void resizeNearestNeighborGrad(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* dy,
-                               float* dx);
+                               float* dx, float* dskip);
 
-// y[b, r, c, :] = x[b, sourceRow[r], sourceCol[c], :]: the nearest-neighbour resize itself.
+// y[b, r, c, :] = x[b, sourceRow[r], sourceCol[c], :], followed by skip[b, r, c, :] where skipChannels > 0.
 void resizeNearestNeighbor(const ResizeShape& s, const int* sourceRow, const int* sourceCol, const float* x,
-                           float* y);
+                           const float* skip, float* y);
 
 // out is `outer` rows, each the concatenation of one row of every input (input i's rows are lengths[i] long).
 void concat(int outer, int count, const int* lengths, const float* const* inputs, float* out);

@@ -12,6 +12,7 @@ import { initBackend } from "../../workers/ml/backend";
 import { adam } from "../../workers/ml/kernels/adam";
 import { convBlock, type ConvBlockOptions } from "../../workers/ml/kernels/conv_block";
 import { emaUpdate, sumOfSquares } from "../../workers/ml/kernels/training_ops";
+import { upsampleConcat } from "../../workers/ml/kernels/upsample_concat";
 import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 import { assertClose, values } from "../helpers/arrays";
 
@@ -455,6 +456,22 @@ test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered
       ...resized,
     ];
   }, "add/multiply/resize");
+});
+
+test("upsampleConcat: the one native op equals resize + concat on cpu, values and both gradients", { skip: nativeSkip }, async () => {
+  // ×2 as in the UNet (large enough to be split across threads), an uneven resize, and no resize at all.
+  for (const [hShape, skipShape] of [[[16, 16, 16, 32], [16, 32, 32, 16]], [[2, 5, 4, 3], [2, 9, 7, 5]], [[2, 6, 6, 4], [2, 6, 6, 2]]]) {
+    const run = () => {
+      const h = tensorOf(hShape!, 190) as tf.Tensor4D;
+      const skip = tensorOf(skipShape!, 191) as tf.Tensor4D;
+      const y = upsampleConcat(h, skip);
+      const r = tensorOf(y.shape, 192);
+      return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => upsampleConcat(a as tf.Tensor4D, b as tf.Tensor4D).mul(r).sum())([h, skip])];
+    };
+    const expected = await on("cpu", run);
+    const actual = await on("wasm", run);
+    actual.forEach((a, i) => assert.deepEqual(a, expected[i]!, `h ${hShape} skip ${skipShape}: ${["y", "dh", "dskip"][i]}`));
+  }
 });
 
 test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and large tensors included", { skip: nativeSkip }, async () => {

@@ -2,7 +2,8 @@
  * The ε-network ε_θ(x_t, t): a small UNet (Ronneberger et al. 2015) in the shape DDPM uses (Ho et al. 2020
  * App. B), built from tfjs ops over named variables so that every op has a fast kernel on the wasm
  * backend: conv2d with fused bias, stride-2 conv down, nearest resize up, concat, add, ReLU, and the
- * ResBlock's convs with their additions fused (./kernels/conv_block.ts).
+ * ResBlock's convs with their additions fused (./kernels/conv_block.ts); the up step's resize and concat are
+ * one op (./kernels/upsample_concat.ts).
  *
  *   stem conv → [ResBlock → (stride-2 conv)] per level → ResBlock (middle)
  *             → [(nearest ×2) → ResBlock over (h, skip) concatenated] per level → ReLU → conv → ε̂
@@ -12,7 +13,8 @@
  * two-layer MLP and added, projected, inside every ResBlock. Level l has width·2^min(l, 2) channels.
  * GroupNorm (`norm`, on by default) normalises each ResBlock's first conv before its ReLU: healing then
  * localises cracks better on real pavement, whose tiles vary in brightness and texture (docs/localisation.md).
- * With the time add and the ReLU it is one op (./kernels/group_norm.ts), native on wasm when the addon is.
+ * Such a ResBlock is one op (./kernels/res_block.ts, with ./kernels/group_norm.ts's kernel), native on wasm
+ * when the addon is.
  * Each residual branch's last conv starts at zero, so the net starts as a stack of identities (as Fixup,
  * Zhang et al. 2019); without GroupNorm it still trains stably.
  * The weights live in a name → tensor map, so the same forward pass runs on the trained weights or their
@@ -21,6 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { convBlock } from "./kernels/conv_block";
 import { resBlock as resBlockOp } from "./kernels/res_block";
+import { upsampleConcat } from "./kernels/upsample_concat";
 import { mixSeed } from "./random";
 
 export interface UNetConfig {
@@ -215,12 +218,7 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
     tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
   const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");
-  // The up blocks see (h, skip) concatenated along the channels: one conv over all of them costs less than
-  // a conv per part plus their sum (Winograd's transforms amortise over more channels), and the concat
-  // and its gradient are single native copies.
-  const concatParts = (parts: tf.Tensor4D[]): tf.Tensor4D => (parts.length === 1 ? parts[0]! : tf.concat(parts, 3));
-  const resBlock = (parts: tf.Tensor4D[], name: string): tf.Tensor4D => {
-    const x = concatParts(parts);
+  const resBlock = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
     const time = dense(timeFeatures, `${name}.time`);
     const convWeights = (part: string) => ({ w: w(`${name}.${part}.w`) as tf.Tensor4D, b: w(`${name}.${part}.b`) });
     const skip = weights.has(`${name}.skip.w`) ? convWeights("skip") : undefined;
@@ -247,17 +245,16 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   let h = convBlock(xt, w("stem.w") as tf.Tensor4D, w("stem.b"), { inputGradient: false });
   const skips: tf.Tensor4D[] = [];
   for (let l = 0; l < config.depth; l++) {
-    h = resBlock([h], `down${l}.block`);
+    h = resBlock(h, `down${l}.block`);
     skips.push(h);
     if (l < config.depth - 1) h = conv(h, `down${l}.downsample`, 2);
   }
-  h = resBlock([h], "mid.block");
+  h = resBlock(h, "mid.block");
   if (config.attention) h = attention(h, "mid.attn");
-  for (let l = config.depth - 1; l >= 0; l--) {
-    const skip = skips[l]!;
-    if (h.shape[1] !== skip.shape[1]) h = tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]);
-    h = resBlock([h, skip], `up${l}.block`);
-  }
+  // The up blocks see (h, skip) concatenated along the channels: one conv over all of them costs less than
+  // a conv per part plus their sum (Winograd's transforms amortise over more channels); h's resize writes
+  // straight into the concatenation.
+  for (let l = config.depth - 1; l >= 0; l--) h = resBlock(upsampleConcat(h, skips[l]!), `up${l}.block`);
   return conv(tf.relu(h), "out.conv");
 }
 

@@ -20,6 +20,7 @@
  *   native pass each, and only the gradients autodiff asks for.
  * - A ResBlock with GroupNorm, whole (./res_block.ts, an op): x's two gradients in one pass, the bias
  *   gradients summed inside the filter gradients.
+ * - A UNet's up step, resize and concat (./upsample_concat.ts, an op): no resized tensor of its own.
  * Not supplied: the depthwise-conv gradients (DepthwiseConv2dNativeBackprop{Filter,Input}); wasm has none,
  * so a depthwise conv trains only on the cpu or tensorflow backends.
  */

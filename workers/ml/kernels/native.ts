@@ -37,11 +37,15 @@ export interface Addon {
     shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, residual: Float32Array | null,
   ): void;
   maxPoolGrad(shape: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** y = resize(x), each pixel followed by skip's where given (shape's last field its channels, else 0). */
   resizeNearestNeighbor(
     shape: Int32Array, sourceRow: Int32Array, sourceCol: Int32Array, x: Float32Array, y: Float32Array,
+    skip: Float32Array | null,
   ): void;
+  /** Its adjoint: dx from dy's first channels, dskip (where given) the rest. */
   resizeNearestNeighborGrad(
     shape: Int32Array, sourceRow: Int32Array, sourceCol: Int32Array, dy: Float32Array, dx: Float32Array,
+    dskip: Float32Array | null,
   ): void;
   addOrMultiply(
     multiply: boolean, n: number, period: number, big: Float32Array, small: Float32Array, out: Float32Array,
@@ -210,14 +214,14 @@ function maxPoolGrad(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.
  * outHeight × outWidth, by ./resize_nearest_neighbor_grad.ts's source-index rule (the wasm kernel's): for
  * each output row and column, the input one it copies.
  */
-function resizeArgs(
+export function resizeArgs(
   [batch, inHeight, inWidth, depth]: Conv4D, outHeight: number, outWidth: number,
-  alignCorners: boolean, halfPixelCenters: boolean,
+  alignCorners: boolean, halfPixelCenters: boolean, skipChannels = 0,
 ): [Int32Array, Int32Array, Int32Array] {
   const sources = (outSize: number, inSize: number) =>
     Int32Array.from({ length: outSize }, (_, i) => nearestSource(i, inSize, outSize, alignCorners, halfPixelCenters));
   return [
-    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth),
+    Int32Array.of(batch, inHeight, inWidth, depth, outHeight, outWidth, skipChannels),
     sources(outHeight, inHeight),
     sources(outWidth, inWidth),
   ];
@@ -231,7 +235,7 @@ function resizeNearestNeighbor(native: Addon, { inputs, backend, attrs }: Kernel
   const wasm = backend as BackendWasm;
   const y = wasm.makeOutput([images.shape[0]!, outHeight, outWidth, images.shape[3]!], "float32");
   const [shape, rows, cols] = resizeArgs(images.shape as Conv4D, outHeight, outWidth, alignCorners, halfPixelCenters);
-  native.resizeNearestNeighbor(shape, rows, cols, view(wasm, images), view(wasm, y));
+  native.resizeNearestNeighbor(shape, rows, cols, view(wasm, images), view(wasm, y), null);
   return y;
 }
 
@@ -245,7 +249,7 @@ function resizeNearestNeighborGrad(native: Addon, { inputs, backend, attrs }: Ke
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(images.shape, "float32");
   const [shape, rows, cols] = resizeArgs(images.shape as Conv4D, outHeight, outWidth, alignCorners, halfPixelCenters);
-  native.resizeNearestNeighborGrad(shape, rows, cols, view(wasm, dy), view(wasm, dx));
+  native.resizeNearestNeighborGrad(shape, rows, cols, view(wasm, dy), view(wasm, dx), null);
   return dx;
 }
 
