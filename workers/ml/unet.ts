@@ -218,8 +218,19 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
     tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
   const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");
+  // Every ResBlock's projection of the time features as one matmul, split per block: nine small ones cost a
+  // dispatch each way and a gradient sum each, more than their arithmetic.
+  const levels = [...Array(config.depth).keys()];
+  const blocks = [...levels.map((l) => `down${l}.block`), "mid.block", ...levels.reverse().map((l) => `up${l}.block`)];
+  const projections = blocks.map((name) => w(`${name}.time.w`) as tf.Tensor2D);
+  const projected = tf.fused.matMul({
+    a: timeFeatures,
+    b: tf.concat(projections, 1),
+    bias: tf.concat(blocks.map((name) => w(`${name}.time.b`)), 0),
+  });
+  const times = tf.split(projected, projections.map((p) => p.shape[1]), 1);
   const resBlock = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
-    const time = dense(timeFeatures, `${name}.time`);
+    const time = times[blocks.indexOf(name)] as tf.Tensor2D;
     const convWeights = (part: string) => ({ w: w(`${name}.${part}.w`) as tf.Tensor4D, b: w(`${name}.${part}.b`) });
     const skip = weights.has(`${name}.skip.w`) ? convWeights("skip") : undefined;
     if (config.norm) {
