@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { auroc, averagePrecision, bestF1, meanStd, pixelAp, pixelAuroc, pixelPro } from "../../workers/ml/metrics";
-import { seededRandom } from "../../workers/ml/random";
+import { seededRandom } from "../../workers/ml/hash";
 
 const close = (actual: number, expected: number, tol = 1e-12) =>
   assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected}, got ${actual}`);

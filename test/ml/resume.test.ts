@@ -7,7 +7,7 @@ import { makeSchedule } from "../../workers/ml/diffusion/schedule";
 import { defaultTrainOptions, trainDdpm } from "../../workers/ml/train";
 import { decodeTrainState, disposeTrainState, encodeTrainState } from "../../workers/ml/train-state";
 import { UNet } from "../../workers/ml/unet";
-import { seededRandom } from "../../workers/ml/random";
+import { seededRandom } from "../../workers/ml/hash";
 import { GAUSSIAN_NOISE } from "../../workers/ml/noise";
 
 class Interrupted extends Error {}

@@ -8,7 +8,8 @@
  * batch.
  */
 import * as tf from "@tensorflow/tfjs";
-import { hashString, mixSeed, NoiseGenerator } from "./random";
+import { hashString, mixSeed } from "./hash";
+import { NoiseGenerator } from "./random";
 import type { NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";

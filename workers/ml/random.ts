@@ -7,8 +7,6 @@ import * as tf from "@tensorflow/tfjs";
 import { mixSeed } from "./hash";
 import { GAUSSIAN_NOISE, simplexImage, type NoiseSpec } from "./noise";
 
-export { hashString, mixSeed, seededRandom } from "./hash";
-
 /** Standard normal noise of a shape from a seed (tfjs draws it in JS, so it is the same on every backend). */
 export function gaussian(shape: number[], seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, "float32", seed);

@@ -6,7 +6,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { adam } from "./kernels/adam";
 import { emaUpdate } from "./kernels/training_ops";
-import { forwardNoise, mixSeed, seededRandom } from "./random";
+import { mixSeed, seededRandom } from "./hash";
+import { forwardNoise } from "./random";
 import { qSample, type NoiseSchedule } from "./diffusion/schedule";
 import type { TrainState } from "./train-state";
 import type { UNet, Weights } from "./unet";

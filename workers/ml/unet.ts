@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { convBlock } from "./kernels/conv_block";
 import { resBlock as resBlockOp } from "./kernels/res_block";
 import { upsampleConcat } from "./kernels/upsample_concat";
-import { mixSeed } from "./random";
+import { mixSeed } from "./hash";
 
 export interface UNetConfig {
   /** Image channels in and out (1 = grayscale, 3 = RGB). */
@@ -221,16 +221,17 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
   // Every ResBlock's projection of the time features as one matmul, split per block: nine small ones cost a
   // dispatch each way and a gradient sum each, more than their arithmetic.
   const levels = [...Array(config.depth).keys()];
-  const blocks = [...levels.map((l) => `down${l}.block`), "mid.block", ...levels.reverse().map((l) => `up${l}.block`)];
+  const blocks = [...levels.map((l) => `down${l}.block`), "mid.block", ...levels.map((l) => `up${l}.block`)];
   const projections = blocks.map((name) => w(`${name}.time.w`) as tf.Tensor2D);
   const projected = tf.fused.matMul({
     a: timeFeatures,
     b: tf.concat(projections, 1),
     bias: tf.concat(blocks.map((name) => w(`${name}.time.b`)), 0),
   });
-  const times = tf.split(projected, projections.map((p) => p.shape[1]), 1);
+  const parts = tf.split(projected, projections.map((p) => p.shape[1]), 1);
+  const times = new Map(blocks.map((name, i) => [name, parts[i] as tf.Tensor2D]));
   const resBlock = (x: tf.Tensor4D, name: string): tf.Tensor4D => {
-    const time = times[blocks.indexOf(name)] as tf.Tensor2D;
+    const time = times.get(name)!;
     const convWeights = (part: string) => ({ w: w(`${name}.${part}.w`) as tf.Tensor4D, b: w(`${name}.${part}.b`) });
     const skip = weights.has(`${name}.skip.w`) ? convWeights("skip") : undefined;
     if (config.norm) {

@@ -5,7 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodePng } from "./image";
-import { forwardNoise, mixSeed, NoiseGenerator } from "./random";
+import { mixSeed } from "./hash";
+import { forwardNoise, NoiseGenerator } from "./random";
 import { checkTimestep, qSample, type NoiseSchedule } from "./diffusion/schedule";
 import { makeScheduler } from "./diffusion/schedulers";
 import { reverseProcess, type EpsilonModel } from "./diffusion/sample";

@@ -10,7 +10,7 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { encodeMaskPng, encodePng } from "../image";
-import { seededRandom } from "../random";
+import { seededRandom } from "../hash";
 import type { Sample } from "./types";
 
 export interface SyntheticOptions {

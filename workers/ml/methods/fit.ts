@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adam } from "../kernels/adam";
-import { mixSeed, seededRandom } from "../random";
+import { mixSeed, seededRandom } from "../hash";
 import { cropAndTransform } from "../train";
 
 export interface FitOptions {

@@ -4,7 +4,7 @@
  * they use only conv2d with fused bias / ReLU, nearest resize and add, so every op has a fast kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../random";
+import { mixSeed } from "../hash";
 import type { Weights } from "../unet";
 
 export interface ParamSpec {
