@@ -206,15 +206,8 @@ function forward(config: UNetConfig, weights: Weights, xt: tf.Tensor4D, tEmbeddi
     if (!value) throw new Error(`unet: missing weight "${name}"`);
     return value;
   };
-  const conv = (x: tf.Tensor4D, name: string, stride = 1, activation: "linear" | "relu" = "linear"): tf.Tensor4D =>
-    tf.fused.conv2d({
-      x,
-      filter: w(`${name}.w`) as tf.Tensor4D,
-      bias: w(`${name}.b`),
-      strides: stride,
-      pad: "same",
-      activation,
-    });
+  const conv = (x: tf.Tensor4D, name: string, strides = 1): tf.Tensor4D =>
+    convBlock(x, w(`${name}.w`) as tf.Tensor4D, w(`${name}.b`), { strides });
   const dense = (x: tf.Tensor2D, name: string, activation: "linear" | "relu" = "linear"): tf.Tensor2D =>
     tf.fused.matMul({ a: x, b: w(`${name}.w`) as tf.Tensor2D, bias: w(`${name}.b`), activation }) as tf.Tensor2D;
   const timeFeatures = dense(dense(tEmbedding, "time.fc1", "relu"), "time.fc2", "relu");

@@ -1,10 +1,11 @@
 /**
- * y = ReLU?(conv(x, w) + bias) + residual, a UNet ResBlock's two convolutions with what follows them: the
- * first with its bias plus the per-image time embedding ([batch, outC]) and ReLU, the second with the
- * residual. On the wasm backend with the native kernels, one native pass that adds them as it stores each
- * output, and a gradient that computes only what autodiff asks for; tfjs composed them from an Add, a
- * ReLU and a second Add, each a pass over the activation and its gradient (several more). Elsewhere, or
- * outside what the native conv covers, the same function from tfjs ops.
+ * y = ReLU?(conv(x, w) + bias) + residual, a UNet's convolutions with what follows them: a ResBlock's first
+ * with its bias plus the per-image time embedding ([batch, outC]) and ReLU, its second with the residual, and
+ * the plain ones (stem, downsampling, output) with their bias. On the wasm backend with the native kernels,
+ * one native pass that adds them as it stores each output, and a gradient that computes only what autodiff
+ * asks for, a shared bias's summed inside the filter gradient; tfjs composed them from an Add, a ReLU and a
+ * second Add, each a pass over the activation and its gradient (several more). Elsewhere, or outside what the
+ * native conv covers, the same function from tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -54,10 +55,18 @@ export function convBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, 
       const attrs = { strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined };
       const run = (kernel: string, kernelInputs: tf.NamedTensorMap, extra: object) =>
         tf.engine().runKernel(kernel, kernelInputs, { ...attrs, ...extra } as never) as tf.Tensor;
+      // A shared bias's gradient is summed inside the filter gradient, as it reads dz; one row per image is not.
+      let filterAndBias: tf.Tensor[];
+      if (perImage) {
+        filterAndBias = [run(tf.Conv2DBackpropFilter, { x: xs, dy: dz }, { filterShape: w.shape }), tf.sum(dz, [1, 2])];
+      } else {
+        const [dw, db] = [w.shape, bias.shape].map((shape) => backend.makeOutput(shape, "float32"));
+        native.conv2dBackpropFilter(convShape(info), view(xs), view(dz), view(dw!), view(db!));
+        filterAndBias = [dw!, db!].map((t) => tf.engine().makeTensorFromTensorInfo(t));
+      }
       return [
         ...(inputGradient ? [run(tf.Conv2DBackpropInput, { dy: dz, filter: w }, { inputShape: xs.shape })] : []),
-        run(tf.Conv2DBackpropFilter, { x: xs, dy: dz }, { filterShape: w.shape }),
-        tf.sum(dz, perImage ? [1, 2] : [0, 1, 2]),
+        ...filterAndBias,
         ...(residual ? [dy.reshape(dy.shape)] : []), // a new tensor: autodiff disposes each gradient it adds
       ];
     };
