@@ -7,6 +7,7 @@
 import type { Args } from "../cli/args";
 import { Autoencoder, aeDetector, defaultAeConfig } from "../ml/methods/ae";
 import type { Detector } from "../ml/methods/detector";
+import { defaultHealOptions } from "../ml/heal";
 import { Student, studentDetector } from "../ml/methods/student";
 
 export async function benchStudents(args: Args, heal: Record<string, unknown> | null): Promise<Record<string, unknown>[]> {
@@ -17,7 +18,9 @@ export async function benchStudents(args: Args, heal: Record<string, unknown> | 
     id: `bench-${i}`,
     image: Float32Array.from({ length: size * size }, (_, k) => 0.5 + 0.3 * Math.sin(k * 0.37 + i)),
   }));
-  const base = { channels: 1 as const, width: 16, levels: 3, targetScale: 1, topk: 5 };
+  // The default image score (segment pooling included) is part of each method's cost.
+  const { topkPercent: topk, lineLength: line, background } = defaultHealOptions;
+  const base = { channels: 1 as const, width: 16, levels: 3, targetScale: 1, topk, line, background };
   const detectors: Detector[] = [
     studentDetector(new Student({ ...base, kind: "single", stages: 1 }), size, { trainedOn: null, validation: null, settings: {}, batchSize: count }),
     studentDetector(new Student({ ...base, kind: "c2f", stages: 3 }), size, { trainedOn: null, validation: null, settings: {}, batchSize: count }),

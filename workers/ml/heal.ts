@@ -212,28 +212,44 @@ export function lineMeans(heatmap: Float32Array, length: number): Float32Array {
   const size = Math.round(Math.sqrt(heatmap.length));
   if (size * size !== heatmap.length) throw new Error(`lineMeans: a square heatmap was expected, got ${heatmap.length} values`);
   const half = (length - 1) / 2;
-  // Pixel offsets of each direction's segment, rounded once.
-  const segments = Array.from({ length: 8 }, (_, d) => {
-    const [dx, dy] = [Math.cos((d * Math.PI) / 8), Math.sin((d * Math.PI) / 8)];
-    return Array.from({ length }, (_, i) => [Math.round((i - half) * dx), Math.round((i - half) * dy)] as const);
-  });
+  // Each direction's segment as pixel offsets, rounded once, and as offsets into the flat map.
+  const dxs: Int32Array[] = [];
+  const dys: Int32Array[] = [];
+  const flat: Int32Array[] = [];
+  for (let d = 0; d < 8; d++) {
+    const [cos, sin] = [Math.cos((d * Math.PI) / 8), Math.sin((d * Math.PI) / 8)];
+    dxs.push(Int32Array.from({ length }, (_, i) => Math.round((i - half) * cos)));
+    dys.push(Int32Array.from({ length }, (_, i) => Math.round((i - half) * sin)));
+    flat.push(dxs[d]!.map((ox, i) => dys[d]![i]! * size + ox));
+  }
+  // Pixels at least `reach` from every border have whole segments: no bounds checks there.
+  const reach = Math.ceil(half);
   const out = new Float32Array(heatmap.length);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
+      const p = y * size + x;
+      const inside = x >= reach && y >= reach && x < size - reach && y < size - reach;
       let best = 0;
-      for (const segment of segments) {
+      for (let d = 0; d < 8; d++) {
         let sum = 0;
         let n = 0;
-        for (const [ox, oy] of segment) {
-          const xx = x + ox;
-          const yy = y + oy;
-          if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
-          sum += heatmap[yy * size + xx]!;
-          n++;
+        if (inside) {
+          const offsets = flat[d]!;
+          for (let i = 0; i < length; i++) sum += heatmap[p + offsets[i]!]!;
+          n = length;
+        } else {
+          const [ox, oy] = [dxs[d]!, dys[d]!];
+          for (let i = 0; i < length; i++) {
+            const xx = x + ox[i]!;
+            const yy = y + oy[i]!;
+            if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
+            sum += heatmap[yy * size + xx]!;
+            n++;
+          }
         }
         if (sum / n > best) best = sum / n;
       }
-      out[y * size + x] = best;
+      out[p] = best;
     }
   }
   return out;
