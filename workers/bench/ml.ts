@@ -21,9 +21,12 @@
  *                     torch_reference_unet and fraction_of_torch {train, infer} (ours ÷ PyTorch's img/s);
  *                     and workers/bench/teacher_unet.py, the teacher's net and trainDdpm step in PyTorch
  *                     (same shapes, 597,329 parameters): torch_teacher_train and teacher_fraction_of_torch
- *                     (teacher_train's img/s ÷ PyTorch's); --torch-device cuda runs both on the GPU instead
- * Plus `heal`, from workers/bench/heal.ts's benchHeal(args) when that module exists, and `students`
- * (workers/bench/students.ts): each student's and the autoencoder's speed and speed-up over that healing.
+ *                     (teacher_train's img/s ÷ PyTorch's); --torch-device cuda runs both on the GPU instead.
+ *                     Ours and PyTorch's alternate network by network, --pairs N times (3): each ratio is
+ *                     the median over the pairs (fraction_of_torch_pairs has each), each img/s the median
+ *                     of the pairs' medians
+ * Plus `heal` (workers/bench/heal.ts: DDIM and DDPM healing) and `students` (workers/bench/students.ts): each
+ * student's and the autoencoder's speed, default image score included, and speed-up over that healing.
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -35,6 +38,7 @@ import { defaultTrainOptions, trainDdpm } from "../ml/train";
 import { defaultUNetConfig, UNet } from "../ml/unet";
 import { adam } from "../ml/kernels/adam";
 import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
+import { benchHeal } from "./heal";
 import { benchStudents } from "./students";
 
 const BATCH = 16;
@@ -173,33 +177,27 @@ export async function benchTeacherTrain({ warmup, rounds, steps }: Timing): Prom
   }
 }
 
-interface TorchResults {
-  reference: Record<string, unknown> | null;
-  teacher: Record<string, unknown> | null;
-  note?: string;
-}
-
 /**
- * The PyTorch counterparts on this CPU, each null with a note when it fails, both when no python3 here can
- * import torch: reference_unet.py (the reference UNet) and teacher_unet.py (the teacher's trainDdpm step).
+ * Runs one of the PyTorch counterparts on this CPU (reference_unet.py: the reference UNet; teacher_unet.py:
+ * the teacher's trainDdpm step) and returns its JSON, or null with a note when it fails or no python3 here
+ * can import torch.
  */
-function benchTorch(args: Args, timing: Timing): TorchResults {
+function torchRunner(args: Args, timing: Timing, notes: string[]): (script: string) => Record<string, unknown> | null {
   // Debian's python3-torch lives in the system interpreter, which a pyenv python3 on PATH can hide.
   const candidates = args.has("python") ? [args.required("python")] : ["python3", "/usr/bin/python3"];
   const python = candidates.find(
     (p) => spawnSync(p, ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 }).status === 0,
   );
   if (!python) {
-    const note = `no python3 that can import torch (tried ${candidates.join(", ")})`;
-    return { reference: null, teacher: null, note };
+    notes.push(`no python3 that can import torch (tried ${candidates.join(", ")})`);
+    return () => null;
   }
   const threads = String(args.number("torch-threads", 2));
   const device = args.choice("torch-device", ["cpu", "cuda"] as const, "cpu");
   const timingArgs = (["warmup", "rounds", "steps"] as const).flatMap((k) => [`--${k}`, String(timing[k])]);
-  const notes: string[] = [];
-  const runScript = (name: string, label: string): Record<string, unknown> | null => {
+  return (name) => {
     const script = path.join(__dirname, name);
-    console.error(`${label} on PyTorch (${python}, ${device}, ${threads} threads)…`);
+    console.error(`${name} on PyTorch (${python}, ${device}, ${threads} threads)…`);
     const run = spawnSync(python, [script, "--threads", threads, "--device", device, ...timingArgs], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
@@ -212,30 +210,20 @@ function benchTorch(args: Args, timing: Timing): TorchResults {
     }
     return JSON.parse(line) as Record<string, unknown>;
   };
-  const reference = runScript("reference_unet.py", "reference UNet");
-  const teacher = runScript("teacher_unet.py", "teacher training");
-  return { reference, teacher, ...(notes.length ? { note: notes.join("; ") } : {}) };
 }
 
-/** workers/bench/heal.ts is another engineer's; until it exists the heal section is null with a note. */
-async function benchHealIfPresent(args: Args): Promise<{ heal: Record<string, unknown> | null; note?: string }> {
-  const specifier = "./heal"; // computed, so a missing module is a runtime condition, not a type error
-  let mod: { benchHeal?: (args: Args) => Promise<Record<string, unknown>> };
-  try {
-    mod = await import(specifier);
-  } catch (err) {
-    // Only heal.ts itself missing is expected; a module heal.ts fails to import is a real error.
-    const { code, message } = err as { code?: string; message?: string };
-    const missing = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
-    if (missing && message?.includes(path.join(__dirname, "heal"))) {
-      return { heal: null, note: "workers/bench/heal.ts does not exist yet" };
-    }
-    throw err;
+/**
+ * Several timings of one network as one: each `…_img_per_s` the median of theirs, each `…_rounds` all of
+ * their rounds, anything else the first's.
+ */
+function mergeTimings<T extends object>(runs: T[]): T {
+  const merged = { ...runs[0] } as Record<string, unknown>;
+  for (const key of Object.keys(merged)) {
+    const values = runs.map((r) => (r as Record<string, unknown>)[key]);
+    if (key.endsWith("_img_per_s")) merged[key] = median(values as number[]);
+    if (key.endsWith("_rounds")) merged[key] = (values as number[][]).flat();
   }
-  if (typeof mod.benchHeal !== "function") {
-    return { heal: null, note: "workers/bench/heal.ts does not export benchHeal(args)" };
-  }
-  return { heal: await mod.benchHeal(args) };
+  return merged as unknown as T;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
@@ -251,13 +239,38 @@ export default (async (args) => {
     if (!Number.isInteger(v) || v < least) throw new UsageError(`--unet-${k} must be a whole number ≥ ${least}`);
   }
   const info: BackendInfo = await initBackend();
-  console.error(`reference UNet on ${info.backend} (${info.device})…`);
-  const reference = await benchReferenceUnet(timing);
-  console.error("teacher training…");
-  const teacherTrain = await benchTeacherTrain(timing);
+  // With PyTorch, each of its timings runs right after ours on the same network, `--pairs` times: the host's
+  // speed drifts by ±15 % over minutes, and a pair timed back to back shares the drift.
+  const compareTorch = args.has("compare-torch");
+  const pairs = args.number("pairs", compareTorch ? 3 : 1);
+  if (!Number.isInteger(pairs) || pairs < 1) throw new UsageError("--pairs must be a whole number ≥ 1");
+  const torchNotes: string[] = [];
+  const torch = compareTorch ? torchRunner(args, timing, torchNotes) : null;
+  const runs: { reference: ReferenceResult; teacher: TeacherTrainResult; torchReference: Record<string, unknown> | null; torchTeacher: Record<string, unknown> | null }[] = [];
+  for (let p = 1; p <= pairs; p++) {
+    const of = pairs > 1 ? ` (${p}/${pairs})` : "";
+    console.error(`reference UNet on ${info.backend} (${info.device})${of}…`);
+    const reference = await benchReferenceUnet(timing);
+    const torchReference = torch?.("reference_unet.py") ?? null;
+    console.error(`teacher training${of}…`);
+    const teacher = await benchTeacherTrain(timing);
+    const torchTeacher = torch?.("teacher_unet.py") ?? null;
+    runs.push({ reference, teacher, torchReference, torchTeacher });
+  }
+  const reference = mergeTimings(runs.map((r) => r.reference));
+  const teacherTrain = mergeTimings(runs.map((r) => r.teacher));
+  const torchRuns = runs.filter((r) => r.torchReference && r.torchTeacher);
+  const torchReference = torchRuns.length ? mergeTimings(torchRuns.map((r) => r.torchReference!)) : null;
+  const torchTeacher = torchRuns.length ? mergeTimings(torchRuns.map((r) => r.torchTeacher!)) : null;
+  // Ours ÷ PyTorch's img/s within each pair, then the median over the pairs.
+  const pairRatios = torchRuns.map((r) => ({
+    train: r.reference.train_img_per_s / (r.torchReference!.train_img_per_s as number),
+    infer: r.reference.infer_img_per_s / (r.torchReference!.infer_img_per_s as number),
+    teacher: r.teacher.train_img_per_s / (r.torchTeacher!.train_img_per_s as number),
+  }));
 
   console.error("heal…");
-  const { heal, note: healNote } = await benchHealIfPresent(args);
+  const heal = await benchHeal(args);
   console.error("students…");
   const students = await benchStudents(args, heal);
 
@@ -286,18 +299,12 @@ export default (async (args) => {
     await initBackend(); // back to the default for whatever runs after us in this process
   }
 
-  const torch = args.has("compare-torch") ? benchTorch(args, timing) : null;
-  const torchTrain = torch?.reference?.train_img_per_s as number | undefined;
-  const torchInfer = torch?.reference?.infer_img_per_s as number | undefined;
-  const torchTeacher = torch?.teacher?.train_img_per_s as number | undefined;
-
   return {
     backend: info.backend,
     device: info.device,
     reference_unet: reference,
     teacher_train: teacherTrain,
     heal,
-    ...(healNote ? { heal_note: healNote } : {}),
     students,
     wasm_kernels_reference_unet: wasmOnly,
     speedup_vs_wasm_kernels: wasmOnly
@@ -313,16 +320,13 @@ export default (async (args) => {
           infer: ratio(reference.infer_img_per_s, cpu.infer_img_per_s),
         }
       : null,
-    torch_reference_unet: torch?.reference ?? null,
-    torch_teacher_train: torch?.teacher ?? null,
-    ...(torch?.note ? { torch_note: torch.note } : {}),
-    fraction_of_torch:
-      torchTrain && torchInfer
-        ? {
-            train: ratio(reference.train_img_per_s, torchTrain),
-            infer: ratio(reference.infer_img_per_s, torchInfer),
-          }
-        : null,
-    teacher_fraction_of_torch: torchTeacher ? ratio(teacherTrain.train_img_per_s, torchTeacher) : null,
+    torch_reference_unet: torchReference,
+    torch_teacher_train: torchTeacher,
+    ...(torchNotes.length ? { torch_note: torchNotes.join("; ") } : {}),
+    fraction_of_torch: pairRatios.length
+      ? { train: median(pairRatios.map((r) => r.train)), infer: median(pairRatios.map((r) => r.infer)) }
+      : null,
+    teacher_fraction_of_torch: pairRatios.length ? median(pairRatios.map((r) => r.teacher)) : null,
+    fraction_of_torch_pairs: pairRatios,
   };
 }) satisfies Command;
