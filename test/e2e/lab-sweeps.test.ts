@@ -2,7 +2,7 @@
  * End to end, on real runs through Chromium: a member launches a sweep of tiny teachers (seed × 2) and watches
  * both finish, compares them, launches a sweep of heal evaluations over those teachers (teacher × sampler ×
  * steps), opens and sorts the leaderboard and its failure gallery, and tags, annotates and archives a run.
- * Screenshots of the sweep, compare and leaderboard pages go to docs/screenshots/ for the README.
+ * Screenshots of the sweep, compare and leaderboard pages for the README (helpers/e2e-app.ts's screenshotDir).
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -12,13 +12,11 @@ import { after, before, test } from "node:test";
 import type { Browser, Locator, Page } from "playwright-core";
 import { defaultHealOptions } from "../../workers/ml/heal-defaults";
 import { eventually } from "../helpers/db";
-import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp } from "../helpers/e2e-app";
+import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp, screenshotDir } from "../helpers/e2e-app";
 
 const skip = noChromium;
-const root = path.resolve(__dirname, "..", "..");
 const UI_TIMEOUT_MS = 30_000;
 const RUNS_TIMEOUT_MS = 10 * 60_000;
-const screenshots = path.join(root, "docs", "screenshots");
 const admin = { name: "Ada Admin", email: "ada@lab.test", password: "admin-password-1" };
 
 let app: RunningApp | undefined;
@@ -66,10 +64,10 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
 }
 
 async function shoot(name: string) {
-  mkdirSync(screenshots, { recursive: true });
+  mkdirSync(screenshotDir, { recursive: true });
   await page.mouse.move(0, 0); // no chart tooltip left open
   await page.evaluate(() => window.scrollTo(0, 0)); // else the sticky top bar lands mid-page
-  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
 }
 
 /** The dataset picker: generated images, 60 of them, seed 3. */

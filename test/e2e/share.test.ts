@@ -2,7 +2,8 @@
  * End to end, in Chromium: a member runs two `smoke` runs, edits a week of the plan and links a run as its
  * evidence, builds a dashboard from the runs, shares it, opens the link signed out in a fresh browser (it sees
  * the dashboard and is refused everything else), revokes it (refused at once) and exports the report.
- * Takes the README's screenshots of the plan, a dashboard and the shared view on these real runs.
+ * Takes the README's screenshots of the plan, a dashboard and the shared view on these real runs
+ * (helpers/e2e-app.ts's screenshotDir).
  *
  * Needs DATABASE_URL (a server where it may CREATE DATABASE; `npm test` provides one) and Chromium at
  * /usr/bin/chromium (or CHROMIUM_PATH); skipped, saying why, without Chromium.
@@ -18,11 +19,9 @@ import { createDb } from "../../db/client";
 import { users } from "../../db/schema";
 import { hashPassword } from "../../server/auth/password";
 import { eventually } from "../helpers/db";
-import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp } from "../helpers/e2e-app";
+import { launchChromium, noChromium, START_TIMEOUT_MS, startApp, type RunningApp, screenshotDir } from "../helpers/e2e-app";
 
 const skip = noChromium;
-const root = path.resolve(__dirname, "..", "..");
-const screenshots = path.join(root, "docs", "screenshots");
 const UI_TIMEOUT_MS = 30_000;
 const RUN_TIMEOUT_MS = 8 * 60_000;
 
@@ -80,9 +79,9 @@ async function withEvidence(name: string, fn: () => Promise<void>) {
 }
 
 async function screenshot(p: Page, name: string, fullPage = true) {
-  mkdirSync(screenshots, { recursive: true });
+  mkdirSync(screenshotDir, { recursive: true });
   await p.evaluate(() => window.scrollTo(0, 0)); // a full-page shot of a scrolled page repeats the sticky bar
-  await p.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage });
+  await p.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage });
 }
 
 test("a member runs two smoke runs", { skip, timeout: RUN_TIMEOUT_MS + 4 * 60_000 }, () =>

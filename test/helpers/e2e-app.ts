@@ -12,6 +12,12 @@ import { createTestDatabase, type TestDatabase } from "./db";
 
 const root = path.resolve(__dirname, "..", "..");
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/**
+ * Where the end-to-end tests save the README's screenshots: docs/screenshots when CRACKDIFF_SCREENSHOTS=1 (to
+ * refresh them), else a temporary folder, so that `npm test` leaves the checkout as it found it.
+ */
+export const screenshotDir =
+  process.env.CRACKDIFF_SCREENSHOTS === "1" ? path.join(root, "docs", "screenshots") : path.join(os.tmpdir(), "crackdiff-screenshots");
 /** A reason to skip browser tests, or false. */
 export const noChromium = existsSync(chromiumPath) ? false : `Chromium is not installed at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
 

@@ -13,6 +13,7 @@ import { reverseProcess, type EpsilonModel } from "../../workers/ml/diffusion/sa
 import { NoiseGenerator, gaussian } from "../../workers/ml/random";
 import { healAndScore, healBatch, healNoise, makeHealScheduler, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur, imageScore, lineMeans } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
+import { seededRandom } from "../../workers/ml/hash";
 
 const ready = initBackend();
 
@@ -236,6 +237,34 @@ test("the image score favours lines over blobs of the same mass and discounts a 
   const expected = imageScore(line, withBackground) + 0.5 - 1.5 * 0.5;
   assert.ok(Math.abs(imageScore(raised, withBackground) - expected) < 1e-6);
   assert.throws(() => lineMeans(new Float32Array(10), 3), /square/);
+});
+
+test("segment means equal their definition at every pixel, the border included", () => {
+  // The definition, pixel by pixel: the mean over the segment's pixels inside the map, best of 8 directions.
+  const reference = (map: Float32Array, size: number, length: number) => {
+    const half = (length - 1) / 2;
+    return Float32Array.from({ length: map.length }, (_, p) => {
+      const [x, y] = [p % size, Math.floor(p / size)];
+      let best = 0;
+      for (let d = 0; d < 8; d++) {
+        let [sum, n] = [0, 0];
+        for (let i = 0; i < length; i++) {
+          const xx = x + Math.round((i - half) * Math.cos((d * Math.PI) / 8));
+          const yy = y + Math.round((i - half) * Math.sin((d * Math.PI) / 8));
+          if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
+          sum += map[yy * size + xx]!;
+          n++;
+        }
+        best = Math.max(best, sum / n);
+      }
+      return best;
+    });
+  };
+  const random = seededRandom(5);
+  for (const [size, length] of [[64, 13], [16, 13], [9, 4], [5, 13], [8, 1]] as const) {
+    const map = Float32Array.from({ length: size * size }, () => random());
+    assert.deepEqual(lineMeans(map, length), reference(map, size, length), `${size}×${size}, length ${length}`);
+  }
 });
 
 test("the dark residual counts only pixels darker than their healing; steps and seeds default by sampler", async () => {
