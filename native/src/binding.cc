@@ -2,6 +2,7 @@
 // nothing is copied; shapes come as one Int32Array, in the field order of the kernel's shape struct.
 #include <node_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -280,6 +281,29 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lineMeans(size, length, dx, dy, map, out): dx and dy 8 · length offsets, map and out size² values.
+napi_value LineMeans(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  int32_t size = 0, length = 0;
+  int32_t *dx, *dy;
+  float *map, *out;
+  if (!args(env, info, argv) || napi_get_value_int32(env, argv[0], &size) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &length) != napi_ok || !typedArray(env, argv[2], napi_int32_array, &dx) ||
+      !typedArray(env, argv[3], napi_int32_array, &dy) || !typedArray(env, argv[4], napi_float32_array, &map) ||
+      !typedArray(env, argv[5], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  size_t lengths[4];
+  for (int i = 0; i < 4; i++) napi_get_typedarray_info(env, argv[i + 2], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  const size_t offsets = 8 * static_cast<size_t>(std::max(length, 0)), pixels = static_cast<size_t>(size) * std::max(size, 0);
+  if (size < 1 || length < 1 || lengths[0] != offsets || lengths[1] != offsets || lengths[2] != pixels || lengths[3] != pixels) {
+    fail(env, "lineMeans: 8 · length offsets each way and size² values in and out expected");
+    return nullptr;
+  }
+  crackdiff::lineMeans(size, length, dx, dy, map, out);
+  return nullptr;
+}
+
 // ema(a, b, d, e, out), arrays of one length.
 napi_value Ema(napi_env env, napi_callback_info info) {
   napi_value argv[5];
@@ -443,6 +467,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
                    {"reluGrad", ReluGrad},
+                   {"lineMeans", LineMeans},
                    {"groupNormRelu", GroupNormRelu},
                    {"groupNormReluGrad", GroupNormReluGrad},
                    {"adam", Adam},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace crackdiff {
 
@@ -55,6 +56,11 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out);
 // dx = dy · step(x), ReLU's gradient as tfjs composes it (step: 1 where x > 0, NaN where x is NaN, else 0),
 // in one pass: the same values, -0 and NaN included.
 void reluGrad(std::ptrdiff_t n, const float* x, const float* dy, float* dx);
+
+// The image score's segment means (workers/ml/heal.ts's lineMeans) of a size × size map: each pixel's largest
+// mean over 8 segments, the d-th the pixels (x + dx[d·length + i], y + dy[d·length + i]) inside the map, summed
+// in double in the order of i as the JavaScript version sums them, so the values are the same.
+void lineMeans(int size, int length, const int32_t* dx, const int32_t* dy, const float* map, float* out);
 
 // out = a·d + b·e, unfused (an exponential moving average: a the average, b the new value, e = 1 − d).
 void ema(std::ptrdiff_t n, const float* a, const float* b, float d, float e, float* out);

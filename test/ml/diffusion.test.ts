@@ -14,6 +14,7 @@ import { NoiseGenerator, gaussian } from "../../workers/ml/random";
 import { healAndScore, healBatch, healNoise, makeHealScheduler, defaultHealOptions, defaultSeeds, defaultSteps, residualMap, topKMean, gaussianBlur, imageScore, lineMeans } from "../../workers/ml/heal";
 import { UNet } from "../../workers/ml/unet";
 import { seededRandom } from "../../workers/ml/hash";
+import { nativeStatus, setNativeKernels } from "../../workers/ml/kernels/native";
 
 const ready = initBackend();
 
@@ -261,9 +262,18 @@ test("segment means equal their definition at every pixel, the border included",
     });
   };
   const random = seededRandom(5);
+  const native = nativeStatus().active;
   for (const [size, length] of [[64, 13], [16, 13], [9, 4], [5, 13], [8, 1]] as const) {
     const map = Float32Array.from({ length: size * size }, () => random());
-    assert.deepEqual(lineMeans(map, length), reference(map, size, length), `${size}×${size}, length ${length}`);
+    const expected = reference(map, size, length);
+    assert.deepEqual(lineMeans(map, length), expected, `${size}×${size}, length ${length}`);
+    if (!native) continue;
+    const was = setNativeKernels(false); // and the JavaScript version behind the native one
+    try {
+      assert.deepEqual(lineMeans(map, length), expected, `${size}×${size}, length ${length}, without native kernels`);
+    } finally {
+      setNativeKernels(was);
+    }
   }
 });
 

@@ -15,6 +15,7 @@ import { makeScheduler, type SamplerKind, type Scheduler } from "./diffusion/sch
 import { reverseProcess, type EpsilonModel, type ReverseOptions } from "./diffusion/sample";
 import { RESIDUALS, type ResidualKind } from "./heal-defaults";
 import { GAUSSIAN_NOISE, type NoiseSpec } from "./noise";
+import { activeAddon } from "./kernels/native";
 
 /**
  * How a heatmap pools into the image score: each pixel takes its best mean along a short segment through it
@@ -206,25 +207,31 @@ export function imageScore(heatmap: Float32Array, { topkPercent, lineLength, bac
 
 /**
  * Each pixel's largest mean along a segment of `length` pixels centred on it, over 8 directions (0°, 22.5°, …);
- * segments are cut at the border and averaged over the pixels inside.
+ * segments are cut at the border and averaged over the pixels inside. In native code when the kernels are
+ * (native/src/layout.cc: the same sums in the same order, so the same values), else here.
  */
 export function lineMeans(heatmap: Float32Array, length: number): Float32Array {
   const size = Math.round(Math.sqrt(heatmap.length));
   if (size * size !== heatmap.length) throw new Error(`lineMeans: a square heatmap was expected, got ${heatmap.length} values`);
   const half = (length - 1) / 2;
-  // Each direction's segment as pixel offsets, rounded once, and as offsets into the flat map.
-  const dxs: Int32Array[] = [];
-  const dys: Int32Array[] = [];
-  const flat: Int32Array[] = [];
+  // The d-th direction's segment as pixel offsets at [d · length, (d + 1) · length), rounded once.
+  const dx = new Int32Array(8 * length);
+  const dy = new Int32Array(8 * length);
   for (let d = 0; d < 8; d++) {
-    const [cos, sin] = [Math.cos((d * Math.PI) / 8), Math.sin((d * Math.PI) / 8)];
-    dxs.push(Int32Array.from({ length }, (_, i) => Math.round((i - half) * cos)));
-    dys.push(Int32Array.from({ length }, (_, i) => Math.round((i - half) * sin)));
-    flat.push(dxs[d]!.map((ox, i) => dys[d]![i]! * size + ox));
+    for (let i = 0; i < length; i++) {
+      dx[d * length + i] = Math.round((i - half) * Math.cos((d * Math.PI) / 8));
+      dy[d * length + i] = Math.round((i - half) * Math.sin((d * Math.PI) / 8));
+    }
   }
+  const out = new Float32Array(heatmap.length);
+  const native = activeAddon();
+  if (native) {
+    native.lineMeans(size, length, dx, dy, heatmap, out);
+    return out;
+  }
+  const flat = dx.map((ox, k) => dy[k]! * size + ox);
   // Pixels at least `reach` from every border have whole segments: no bounds checks there.
   const reach = Math.ceil(half);
-  const out = new Float32Array(heatmap.length);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const p = y * size + x;
@@ -234,14 +241,12 @@ export function lineMeans(heatmap: Float32Array, length: number): Float32Array {
         let sum = 0;
         let n = 0;
         if (inside) {
-          const offsets = flat[d]!;
-          for (let i = 0; i < length; i++) sum += heatmap[p + offsets[i]!]!;
+          for (let k = d * length; k < (d + 1) * length; k++) sum += heatmap[p + flat[k]!]!;
           n = length;
         } else {
-          const [ox, oy] = [dxs[d]!, dys[d]!];
-          for (let i = 0; i < length; i++) {
-            const xx = x + ox[i]!;
-            const yy = y + oy[i]!;
+          for (let k = d * length; k < (d + 1) * length; k++) {
+            const xx = x + dx[k]!;
+            const yy = y + dy[k]!;
             if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
             sum += heatmap[yy * size + xx]!;
             n++;

@@ -65,6 +65,8 @@ export interface Addon {
     stats: Float32Array, dy: Float32Array, dx: Float32Array, dt: Float32Array | null, dgamma: Float32Array,
     dbeta: Float32Array,
   ): void;
+  /** The image score's segment means of a size × size map (../heal.ts's lineMeans), offsets given. */
+  lineMeans(size: number, length: number, dx: Int32Array, dy: Int32Array, map: Float32Array, out: Float32Array): void;
   /** dx = dy · step(x). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
