@@ -263,6 +263,24 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// relu(x, y), of one length.
+napi_value Relu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  float *x, *y;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &x) ||
+      !typedArray(env, argv[1], napi_float32_array, &y)) {
+    return nullptr;
+  }
+  size_t lengths[2];
+  for (int i = 0; i < 2; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
+  if (lengths[1] != lengths[0]) {
+    fail(env, "relu: two arrays of one length expected");
+    return nullptr;
+  }
+  crackdiff::relu(static_cast<std::ptrdiff_t>(lengths[0]), x, y);
+  return nullptr;
+}
+
 // reluGrad(x, dy, dx), all of one length.
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -466,6 +484,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"splitV", SplitV},
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"relu", Relu},
                    {"reluGrad", ReluGrad},
                    {"lineMeans", LineMeans},
                    {"groupNormRelu", GroupNormRelu},

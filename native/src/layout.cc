@@ -273,6 +273,13 @@ void sumTrailingAxes(int rows, int cols, const float* x, float* out) {
   });
 }
 
+void relu(Index n, const float* x, float* y) {
+  const Chunks chunks(n, kTaskFloats);
+  parallelFor(chunks.count, workersFor(n * 2), [&](int task, int) {
+    for (Index i = chunks.first(task); i < chunks.last(task); i++) y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f;
+  });
+}
+
 void reluGrad(Index n, const float* x, const float* dy, float* dx) {
   const Chunks chunks(n, kTaskFloats);
   parallelFor(chunks.count, workersFor(n * 3), [&](int task, int) {

@@ -53,6 +53,8 @@ void sumLeadingAxes(int rows, int cols, const float* x, float* out);
 // out[r] = Σ_c x[r, c] (a sum over the trailing axes).
 void sumTrailingAxes(int rows, int cols, const float* x, float* out);
 
+// y = max(x, 0) as tfjs's wasm ReLU computes it: NaN stays NaN, −0 becomes 0.
+void relu(std::ptrdiff_t n, const float* x, float* y);
 // dx = dy · step(x), ReLU's gradient as tfjs composes it (step: 1 where x > 0, NaN where x is NaN, else 0),
 // in one pass: the same values, -0 and NaN included.
 void reluGrad(std::ptrdiff_t n, const float* x, const float* dy, float* dx);

@@ -474,7 +474,7 @@ test("upsampleConcat: the one native op equals resize + concat on cpu, values an
   }
 });
 
-test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and large tensors included", { skip: nativeSkip }, async () => {
+test("ReLU and its gradient: the native passes equal tfjs's max(x, 0) and dy · step(x), NaN, ±0 and large tensors included", { skip: nativeSkip }, async () => {
   const run = () => {
     const special = tf.tensor1d([1, -1, 0, -0, NaN, 3, -2, 0.5]);
     const dySpecial = tf.tensor1d([-2, -3, -1, 4, 5, Infinity, NaN, -0]);
@@ -482,7 +482,7 @@ test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and
     const r = tensorOf([16, 32, 32, 16], 141);
     const g1 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(dySpecial).sum())(special);
     const g2 = tf.grad((a: tf.Tensor) => tf.relu(a).mul(r).sum())(x);
-    return [g1, g2];
+    return [g1, g2, tf.relu(special), tf.relu(x)];
   };
   const native = await on("wasm", run);
   const was = setNativeKernels(false);
@@ -490,6 +490,7 @@ test("ReLU's gradient: the native pass equals tfjs's dy · step(x), NaN, ±0 and
     const composed = await on("wasm", run);
     native.forEach((a, i) => assert.deepEqual(a, composed[i]!, `gradient ${i}`));
     assert.deepEqual(native[0], Float32Array.of(-2, -0, -0, 0, NaN, Infinity, -0, -0).map((v, i) => (i === 6 ? NaN : v)));
+    assert.deepEqual(native[2], Float32Array.of(1, 0, 0, 0, NaN, 3, 0, 0.5));
   } finally {
     setNativeKernels(was);
   }

@@ -8,7 +8,7 @@
  * - wasm SplitV (a concat's gradient): wasm's strided slices are slow; plain heap copies instead.
  * - wasm Identity: shares the buffer like cpu's instead of copying it (tfjs clones a lot in backprop).
  * - wasm Conv2D, FusedConv2D, both conv gradients, MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat,
- *   Sum, Add, Multiply: in native code on all cores when ./native's addon is built, with the kernels above
+ *   Sum, Add, Multiply, Relu: in native code on all cores when ./native's addon is built, with the kernels above
  *   (or tfjs's own) behind them for what it does not cover.
  * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
  * - A ResBlock's time-projection add + GroupNorm + ReLU and its gradient: one native kernel each
@@ -59,7 +59,7 @@ export function registerKernels(): void {
     tf.registerKernel(config);
   };
   for (const config of kernels) replace(withNative(config));
-  const wasmOwn = [tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.ResizeNearestNeighbor];
+  const wasmOwn = [tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.Relu, tf.ResizeNearestNeighbor];
   for (const name of wasmOwn) replace(withNative(tf.getKernel(name, "wasm")!));
   tf.registerGradient(reluGradConfig);
   registered = true;

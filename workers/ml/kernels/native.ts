@@ -67,6 +67,8 @@ export interface Addon {
   ): void;
   /** The image score's segment means of a size × size map (../heal.ts's lineMeans), offsets given. */
   lineMeans(size: number, length: number, dx: Int32Array, dy: Int32Array, map: Float32Array, out: Float32Array): void;
+  /** y = max(x, 0) with tfjs's values (NaN stays NaN, −0 becomes 0). */
+  relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy · step(x). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** One Adam step, m and v in place; scalars in native/src/layout.h's AdamScalars order. */
@@ -326,8 +328,9 @@ function sum(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorIn
 /**
  * Add and Multiply where one operand is the output's shape and the other, smaller, repeats over one run of
  * axes: after its leading axes, e.g. a bias over the channels or a scalar ([C], [1]), or a per-image vector
- * over height and width (a UNet's time embedding, [B, 1, 1, C]) — which tfjs wasm broadcasts slowly. Same
- * shapes (XNNPACK already runs them at memory speed) and other broadcasts return null.
+ * over height and width (a UNet's time embedding, [B, 1, 1, C]) — which tfjs wasm broadcasts slowly; and
+ * operands of one shape (a gradient summed over two uses of a tensor), on every core where XNNPACK's pass
+ * runs on one. Other broadcasts return null.
  */
 function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: KernelArgs): tf.TensorInfo | null {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -344,10 +347,11 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
   let last = first;
   while (last < rank && padded[last] === 1) last++;
   if (!padded.slice(last).every((d, i) => d === outShape[last + i])) return null;
-  const repeats = tf.util.sizeFromShape(outShape.slice(first, last));
-  if (repeats === 1) return null;
-  const outer = tf.util.sizeFromShape(outShape.slice(0, first));
-  const inner = tf.util.sizeFromShape(outShape.slice(last));
+  const sameShape = tf.util.sizeFromShape(small.shape) === n;
+  const repeats = sameShape ? 1 : tf.util.sizeFromShape(outShape.slice(first, last));
+  if (repeats === 1 && !sameShape) return null;
+  const outer = sameShape ? 1 : tf.util.sizeFromShape(outShape.slice(0, first));
+  const inner = sameShape ? n : tf.util.sizeFromShape(outShape.slice(last));
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(outShape, "float32");
   const [bigView, smallView, outView] = [view(wasm, big), view(wasm, small), view(wasm, out)];
@@ -359,6 +363,16 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
     );
   }
   return out;
+}
+
+/** ReLU on every core (tfjs's wasm one runs on one). */
+function relu(native: Addon, { inputs, backend }: KernelArgs): tf.TensorInfo | null {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (!allFloat32(x)) return null;
+  const wasm = backend as BackendWasm;
+  const y = wasm.makeOutput(x.shape, "float32");
+  native.relu(view(wasm, x), view(wasm, y));
+  return y;
 }
 
 const natives: Record<string, (native: Addon, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null> = {
@@ -374,6 +388,7 @@ const natives: Record<string, (native: Addon, args: KernelArgs) => tf.TensorInfo
   [tf.Sum]: sum,
   [tf.Add]: (native, args) => addOrMultiply(false, native, args),
   [tf.Multiply]: (native, args) => addOrMultiply(true, native, args),
+  [tf.Relu]: relu,
 };
 
 /**
