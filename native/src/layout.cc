@@ -298,40 +298,24 @@ void lineMeans(int size, int length, const int32_t* dx, const int32_t* dy, const
     flat[k] = static_cast<Index>(dy[k]) * size + dx[k];
     reach = std::max({reach, std::abs(dx[k]), std::abs(dy[k])});
   }
-  std::vector<double> sums(size), best(size);
   for (int y = 0; y < size; y++) {
-    const Index row = static_cast<Index>(y) * size;
-    // Columns [lo, hi) of an inner row: a whole row's segments summed at once, tap by tap (each pixel's sum
-    // still runs in the order of i), which the compiler vectorises.
-    const bool innerRow = y >= reach && y < size - reach && reach < size - reach;
-    const int lo = innerRow ? reach : 0, hi = innerRow ? size - reach : 0;
-    std::fill(best.begin(), best.end(), 0.0);
-    for (int d = 0; d < 8 && lo < hi; d++) {
-      std::fill(sums.begin() + lo, sums.begin() + hi, 0.0);
-      for (int i = 0; i < length; i++) {
-        const float* from = map + row + flat[d * length + i];
-        for (int x = lo; x < hi; x++) sums[x] += from[x];
-      }
-      for (int x = lo; x < hi; x++) {
-        const double mean = sums[x] / length;
-        if (mean > best[x]) best[x] = mean;
-      }
-    }
     for (int x = 0; x < size; x++) {
-      if (x >= lo && x < hi) continue;
+      const Index p = static_cast<Index>(y) * size + x;
+      const bool inside = x >= reach && y >= reach && x < size - reach && y < size - reach;
+      double best = 0.0;
       for (int d = 0; d < 8; d++) {
         double sum = 0.0;
         int n = 0;
-        for (int i = 0; i < length; i++) {
-          const int xx = x + dx[d * length + i], yy = y + dy[d * length + i];
-          if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
-          sum += map[static_cast<Index>(yy) * size + xx];
+        for (int k = d * length; k < (d + 1) * length; k++) {
+          const int xx = x + dx[k], yy = y + dy[k];
+          if (!inside && (xx < 0 || yy < 0 || xx >= size || yy >= size)) continue;
+          sum += map[inside ? p + flat[k] : static_cast<Index>(yy) * size + xx];
           n++;
         }
-        if (sum / n > best[x]) best[x] = sum / n;
+        if (sum / n > best) best = sum / n;
       }
+      out[p] = static_cast<float>(best);
     }
-    for (int x = 0; x < size; x++) out[row + x] = static_cast<float>(best[x]);
   }
 }
 

@@ -347,11 +347,10 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
   let last = first;
   while (last < rank && padded[last] === 1) last++;
   if (!padded.slice(last).every((d, i) => d === outShape[last + i])) return null;
-  const sameShape = tf.util.sizeFromShape(small.shape) === n;
-  const repeats = sameShape ? 1 : tf.util.sizeFromShape(outShape.slice(first, last));
+  const sameShape = tf.util.sizeFromShape(small.shape) === n; // one run of n values
+  const repeats = tf.util.sizeFromShape(outShape.slice(first, last));
   if (repeats === 1 && !sameShape) return null;
-  const outer = sameShape ? 1 : tf.util.sizeFromShape(outShape.slice(0, first));
-  const inner = sameShape ? n : tf.util.sizeFromShape(outShape.slice(last));
+  const [outer, inner] = sameShape ? [1, n] : [outShape.slice(0, first), outShape.slice(last)].map(tf.util.sizeFromShape);
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(outShape, "float32");
   const [bigView, smallView, outView] = [view(wasm, big), view(wasm, small), view(wasm, out)];
