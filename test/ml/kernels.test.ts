@@ -65,10 +65,11 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [2, 10, 10, 20], w: [3, 3, 20, 1], stride: 1, pad: "same" },
   { x: [3, 11, 11, 20], w: [3, 3, 20, 17], stride: 2, pad: "same" },
   // 3×3 stride-1 convolutions over channel counts that are multiples of 8 run Winograd's F(2×2, 3×3), or
-  // F(4×4, 3×3) on images of at least 32×32 with few channels (forward and input gradient; the filter
-  // gradient when the output channels are multiples of 8 too): odd sizes that leave the last tiles partly
-  // outside, 'valid' and explicit padding, a 16-wide panel partly empty, and a batch whose tiles straddle
-  // images within one block.
+  // F(4×4, 3×3) on images of at least 32×32 with few channels (forward and input gradient where the output
+  // has more than 8×8 pixels; the filter gradient when the output channels are multiples of 8 too), its
+  // transforms 16 channels at a time where the channels allow and 8 otherwise: odd sizes that leave the last
+  // tiles partly outside, 'valid' and explicit padding, a 16-wide panel partly empty, and a batch whose tiles
+  // straddle images within one block.
   { x: [2, 7, 9, 8], w: [3, 3, 8, 16], stride: 1, pad: "same" },
   { x: [3, 6, 5, 24], w: [3, 3, 24, 24], stride: 1, pad: "valid" },
   { x: [2, 8, 8, 8], w: [3, 3, 8, 8], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
@@ -78,6 +79,8 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [3, 5, 5, 48], w: [3, 3, 48, 40], stride: 1, pad: "valid" },
   { x: [2, 33, 35, 8], w: [3, 3, 8, 16], stride: 1, pad: "same" },
   { x: [1, 34, 36, 16], w: [3, 3, 16, 24], stride: 1, pad: "valid" },
+  { x: [2, 10, 9, 24], w: [3, 3, 24, 24], stride: 1, pad: "same" },
+  { x: [2, 11, 10, 48], w: [3, 3, 48, 32], stride: 1, pad: "valid" },
 ];
 
 // Every case on both wasm paths: the native convolutions, and the wasm kernels they fall back to.

@@ -1,8 +1,9 @@
 /**
- * The native convolutions with AVX-512's tile layout (12 × 16 tiles, one 16-float vector per row), built on
- * whatever CPU runs the tests (native/src/kernels.cc's CRACKDIFF_WIDE_TILES) and checked against the build
- * npm install made, so the layout a machine with AVX-512 gets is tested on machines without it too; and
- * both builds' folded extras: the bias gradient the filter gradient sums, the residual the input gradient adds.
+ * The native convolutions with AVX-512's layout (12 × 16 tiles, one 16-float vector per row; Winograd
+ * transforms 16 channels at a time), built on whatever CPU runs the tests (native/src/kernels.cc's
+ * CRACKDIFF_WIDE_TILES) and checked against the build npm install made, so the layout a machine with AVX-512
+ * gets is tested on machines without it too; and both builds' folded extras: the bias gradient the filter
+ * gradient sums, the residual the input gradient adds.
  * Skipped, with the reason, without a C++ compiler, Node's headers or the installed build.
  */
 import { test } from "node:test";
@@ -44,6 +45,7 @@ const cases: { x: [number, number, number, number]; w: [number, number, number, 
   { x: [3, 9, 7, 24], w: [3, 3, 24, 16], stride: 1, pad: "same" },
   { x: [2, 8, 8, 16], w: [3, 3, 16, 40], stride: 1, pad: "valid" },
   { x: [2, 7, 6, 40], w: [3, 3, 40, 48], stride: 1, pad: "same" },
+  { x: [2, 33, 34, 16], w: [3, 3, 16, 16], stride: 1, pad: "same" },
 ];
 
 const skip = skipReason();
