@@ -205,24 +205,37 @@ constexpr int kWideLanes = 8;
 // The widest lane count that divides n.
 inline int lanesFor(int n) { return n % kWideLanes == 0 ? kWideLanes : 8; }
 
-// Σ over `segments` runs of n floats (a's s-th at a + s·aSegment, b's contiguous) of a[k]·b[k]: the
-// narrow forward pass's dot product over a window's filter rows, reduced across lanes once.
-inline float dotSegments(const float* a, std::ptrdiff_t aSegment, const float* b, int n, int segments) {
-  v8 acc0 = {}, acc1 = {};
-  float tail = 0.0f;
+// The sum of a vector's lanes, halving it: a few shuffles and adds instead of one add per lane.
+inline float sumLanes(Lanes<8>::type v) {
+  typedef float v4 __attribute__((vector_size(16)));
+  const v4 four = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  return (four[0] + four[2]) + (four[1] + four[3]);
+}
+inline float sumLanes(Lanes<16>::type v) {
+  return sumLanes(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                  __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
+// out[i] = Σ over `segments` runs of n floats of a[i·ai + s·aSegment + k] · b[s·n + k], for i < R: the narrow
+// forward pass's dot products of R windows with one filter. R at once, so that R independent sums hide the
+// adds' latency (one window at a time waited on it: 40 cycles a pixel) and share the filter's loads.
+template <int R>
+inline void dotRows(const float* a, std::ptrdiff_t ai, std::ptrdiff_t aSegment, const float* b, int n, int segments,
+                    float* out) {
+  typedef Lanes<kWideLanes> V;
+  typename V::type acc[R] = {};
+  float tail[R] = {};
   for (int seg = 0; seg < segments; seg++, a += aSegment, b += n) {
     int k = 0;
-    for (; k + 16 <= n; k += 16) {
-      acc0 += load(a + k) * load(b + k);
-      acc1 += load(a + k + 8) * load(b + k + 8);
+    for (; k + kWideLanes <= n; k += kWideLanes) {
+      const typename V::type bv = V::load(b + k);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; i++) acc[i] += V::load(a + i * ai + k) * bv;
     }
-    for (; k + 8 <= n; k += 8) acc0 += load(a + k) * load(b + k);
-    for (; k < n; k++) tail += a[k] * b[k];
+    for (; k < n; k++)
+      for (int i = 0; i < R; i++) tail[i] += a[i * ai + k] * b[k];
   }
-  acc0 += acc1;
-  float sum = tail;
-  for (int i = 0; i < 8; i++) sum += acc0[i];
-  return sum;
+  for (int i = 0; i < R; i++) out[i] = tail[i] + sumLanes(acc[i]);
 }
 
 // Writes the first `rows` rows and `width` columns of a micro-kernel tile to out (row stride ldo), adding
@@ -608,11 +621,12 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
         im2colRows(s, x, m0, count, rows, K);
         std::fill(rows + count * K, rows + MRD * K, 0.0f);
       }
-      if (narrow) {
-        for (int i = 0; i < count; i++) {
-          for (int n = 0; n < N; n++) {
-            const float v = e.bias(b)[n] + dotSegments(a + i * ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K,
-                                                       P, segments);
+      if (narrow) {  // all MRD rows (im2col's past count are zeros), count of them stored
+        for (int n = 0; n < N; n++) {
+          float dots[MRD];
+          dotRows<MRD>(a, ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K, P, segments, dots);
+          for (int i = 0; i < count; i++) {
+            const float v = e.bias(b)[n] + dots[i];
             const std::size_t at = static_cast<std::size_t>(m0 + i) * N + n;
             y[at] = (e.relu && v < 0.0f ? 0.0f : v) + (e.residual ? e.residual[at] : 0.0f);
           }
@@ -633,6 +647,10 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
   const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  const bool onePanel = N == NR;  // dy's rows are then the panel's: read in place, not copied
+  // A 1×1 convolution's im2col rows are x's pixels: read in place where no row needs padding to Kp.
+  const bool pointwise = s.kH == 1 && s.kW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 &&
+                         s.padLeft == 0 && K == Kp;
   // Rows per task: enough to amortise the accumulators' loads and stores, few enough to stay in cache.
   const int rowsPerTask = std::clamp(48 * 1024 / Kp, 16, 512);
   const int tasks = roundUp(M, rowsPerTask) / rowsPerTask;
@@ -650,7 +668,7 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
   std::vector<Scratch> scratch(workers);
   for (auto& sc : scratch) {
     sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);
-    if (!narrow) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
+    if (!narrow && !onePanel) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
   }
   parallelFor(groups, workers, [&](int group, int worker) {
     Scratch& sc = scratch[worker];
@@ -665,13 +683,40 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
           for (int n = 0; n < N; n++) bias[n] += dy[static_cast<std::size_t>(m0 + r) * N + n];
       if (narrow) {
         // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel. Where the window lies
-        // inside the image, col[m, :] is kH runs of x read in place; elsewhere one im2col row.
+        // inside the image, col[m, :] is kH runs of x read in place; elsewhere one im2col row. Runs of
+        // kRun neighbouring windows along an output row, all inside, go together: each row of dWᵀ is then
+        // loaded and stored once for the run, not once a pixel (a chain of stores and reloads).
+        constexpr int kRun = 8;
+        typedef Lanes<kWideLanes> V;
         const int width = s.kW * s.inC, pixels = s.outH * s.outW;
-        const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
+        const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC, step = s.strideW * s.inC;
         for (int r = 0; r < count; r++) {
           const int m = m0 + r, b = m / pixels, oh = (m % pixels) / s.outW, ow = m % s.outW;
           const int ih0 = oh * s.strideH - s.padTop, iw0 = ow * s.strideW - s.padLeft;
-          const bool inside = ih0 >= 0 && ih0 + s.kH <= s.inH && iw0 >= 0 && iw0 + s.kW <= s.inW;
+          const bool rowsInside = ih0 >= 0 && ih0 + s.kH <= s.inH;
+          if (rowsInside && r + kRun <= count && ow + kRun <= s.outW && iw0 >= 0 &&
+              iw0 + (kRun - 1) * s.strideW + s.kW <= s.inW) {
+            const float* col = x + (static_cast<std::size_t>(b) * s.inH + ih0) * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC;
+            for (int n = 0; n < N; n++) {
+              float d[kRun];
+              for (int j = 0; j < kRun; j++) d[j] = dy[static_cast<std::size_t>(m + j) * N + n];
+              for (int kh = 0; kh < s.kH; kh++) {
+                const float* from = col + kh * imageRow;
+                float* to = partial + static_cast<std::size_t>(n) * Kp + kh * width;
+                int k = 0;
+                for (; k + kWideLanes <= width; k += kWideLanes) {
+                  typename V::type sum = V::load(to + k);
+                  for (int j = 0; j < kRun; j++) sum += V::load(from + j * step + k) * d[j];
+                  V::store(to + k, sum);
+                }
+                for (; k < width; k++)
+                  for (int j = 0; j < kRun; j++) to[k] += from[j * step + k] * d[j];
+              }
+            }
+            r += kRun - 1;
+            continue;
+          }
+          const bool inside = rowsInside && iw0 >= 0 && iw0 + s.kW <= s.inW;
           const float* col = sc.cols.data();
           std::ptrdiff_t segment = width;  // col's filter rows: consecutive, or image rows apart in x
           if (inside) {
@@ -692,17 +737,19 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
         }
         continue;
       }
-      im2colRows(s, x, m0, count, sc.cols.data(), Kp);
-      for (int q = 0; q < panelCount; q++) {
+      const float* cols = pointwise ? x + static_cast<std::size_t>(m0) * K : sc.cols.data();
+      if (!pointwise) im2colRows(s, x, m0, count, sc.cols.data(), Kp);
+      for (int q = 0; q < panelCount && !onePanel; q++) {
         float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
         const int n0 = q * NR, width = std::min(NR, N - n0);
         for (int r = 0; r < count; r++) copy(panel + r * NR, dy + static_cast<std::size_t>(m0 + r) * N + n0, width);
       }
       float tile[MR * NR];
       for (int q = 0; q < panelCount; q++) {
-        const float* panel = sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
+        const float* panel = onePanel ? dy + static_cast<std::size_t>(m0) * N
+                                      : sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
         for (int k0 = 0; k0 < Kp; k0 += MR) {
-          microKernel(sc.cols.data() + k0, 1, Kp, panel, count, tile);
+          microKernel(cols + k0, 1, Kp, panel, count, tile);
           for (int i = 0; i < MR; i++) {
             v8u* acc = reinterpret_cast<v8u*>(partial + static_cast<std::size_t>(k0 + i) * Np + q * NR);
             acc[0] += load(tile + i * NR);
