@@ -86,6 +86,20 @@ test("a simplex image: zero mean and unit variance per channel, fixed by its see
   assert.ok(fine < lag1(simplexImage(64, 64, 1, 0, SIMPLEX), 64));
 });
 
+test("gaussian() draws tf.randomNormal's values for a seed, odd sizes included; seed 0 is a seed too", async () => {
+  await ready;
+  for (const [shape, seed] of [[[2, 64, 64, 1], 1], [[3, 5, 7], 2654435761], [[1], 4294967295]] as [number[], number][]) {
+    const ours = gaussian(shape, seed);
+    const tfjs = tf.randomNormal(shape, 0, 1, "float32", seed);
+    assert.deepEqual(ours.shape, shape);
+    assert.deepEqual(ours.dataSync(), tfjs.dataSync(), `shape [${shape}], seed ${seed}`);
+    tf.dispose([ours, tfjs]);
+  }
+  const [a, b] = [gaussian([9], 0), gaussian([9], 0)];
+  assert.deepEqual(a.dataSync(), b.dataSync());
+  tf.dispose([a, b]);
+});
+
 test("forwardNoise: Gaussian exactly as gaussian(); simplex per image from the seed; a mix keeps unit variance", async () => {
   await ready;
   const shape = [3, 32, 32, 1];

@@ -4,12 +4,31 @@
  * depend on which other images share its batch.
  */
 import * as tf from "@tensorflow/tfjs";
+import seedrandom from "seedrandom";
 import { mixSeed } from "./hash";
 import { GAUSSIAN_NOISE, simplexImage, type NoiseSpec } from "./noise";
 
-/** Standard normal noise of a shape from a seed (tfjs draws it in JS, so it is the same on every backend). */
+/**
+ * Standard normal noise of a shape from a seed, drawn in JavaScript, so the same on every backend: the values
+ * of tf.randomNormal(shape, 0, 1, "float32", seed) (Marsaglia's polar method over seedrandom's Alea, as
+ * tfjs draws them), written straight into one array — tfjs's per-value method calls took half again as long
+ * (1.5 against 0.9 ms for a training batch). Seed 0 is a seed here, where tfjs would draw from Math.random.
+ */
 export function gaussian(shape: number[], seed: number): tf.Tensor {
-  return tf.randomNormal(shape, 0, 1, "float32", seed);
+  const random = seedrandom.alea(seed.toString());
+  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  for (let i = 0; i < values.length; i += 2) {
+    let v1: number, v2: number, s: number;
+    do {
+      v1 = 2 * random() - 1;
+      v2 = 2 * random() - 1;
+      s = v1 * v1 + v2 * v2;
+    } while (s >= 1 || s === 0);
+    const scale = Math.sqrt((-2 * Math.log(s)) / s);
+    values[i] = v1 * scale;
+    if (i + 1 < values.length) values[i + 1] = v2 * scale;
+  }
+  return tf.tensor(values, shape);
 }
 
 /**
