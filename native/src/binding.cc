@@ -356,28 +356,6 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// adam(scalars, w, m, v, g, wOut): scalars in AdamScalars' field order; m and v are updated in place.
-napi_value Adam(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  float *k, *w, *m, *v, *g, *wOut;
-  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &k) ||
-      !typedArray(env, argv[1], napi_float32_array, &w) || !typedArray(env, argv[2], napi_float32_array, &m) ||
-      !typedArray(env, argv[3], napi_float32_array, &v) || !typedArray(env, argv[4], napi_float32_array, &g) ||
-      !typedArray(env, argv[5], napi_float32_array, &wOut)) {
-    return nullptr;
-  }
-  size_t lengths[6];
-  for (int i = 0; i < 6; i++) napi_get_typedarray_info(env, argv[i], nullptr, &lengths[i], nullptr, nullptr, nullptr);
-  if (lengths[0] != 9 || lengths[2] != lengths[1] || lengths[3] != lengths[1] || lengths[4] != lengths[1] ||
-      lengths[5] != lengths[1]) {
-    fail(env, "adam: 9 scalars and five arrays of one length expected");
-    return nullptr;
-  }
-  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
-  crackdiff::adam(static_cast<std::ptrdiff_t>(lengths[1]), s, w, m, v, g, wOut);
-  return nullptr;
-}
-
 // The float count of a typed array argument (0 for null/undefined).
 size_t arrayLength(napi_env env, napi_value value) {
   size_t length = 0;
@@ -385,6 +363,39 @@ size_t arrayLength(napi_env env, napi_value value) {
   napi_is_typedarray(env, value, &is);
   if (is) napi_get_typedarray_info(env, value, nullptr, &length, nullptr, nullptr, nullptr);
   return length;
+}
+
+// adam(scalars, ws, ms, vs, gs, wOuts): scalars in AdamScalars' field order, then one array per tensor in
+// each list; the moments are updated in place.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float* k;
+  std::vector<float*> lists[5];
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_float32_array, &k)) return nullptr;
+  for (int l = 0; l < 5; l++)
+    if (!float32Arrays(env, argv[l + 1], &lists[l])) return nullptr;
+  const size_t count = lists[0].size();
+  std::vector<std::ptrdiff_t> lengths(count);
+  bool same = arrayLength(env, argv[0]) == 9;
+  for (int l = 1; l < 5; l++) same = same && lists[l].size() == count;
+  for (size_t i = 0; same && i < count; i++) {
+    size_t length[5];
+    for (int l = 0; l < 5; l++) {
+      napi_value element;
+      napi_get_element(env, argv[l + 1], static_cast<uint32_t>(i), &element);
+      length[l] = arrayLength(env, element);
+    }
+    same = length[1] == length[0] && length[2] == length[0] && length[3] == length[0] && length[4] == length[0];
+    lengths[i] = static_cast<std::ptrdiff_t>(length[0]);
+  }
+  if (!same) {
+    fail(env, "adam: 9 scalars and five lists of arrays, the i-th of each of one length, expected");
+    return nullptr;
+  }
+  const crackdiff::AdamScalars s{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]};
+  crackdiff::adam(static_cast<int>(count), lengths.data(), s, lists[0].data(), lists[1].data(), lists[2].data(),
+                  lists[3].data(), lists[4].data());
+  return nullptr;
 }
 
 bool groupNormShapeArg(napi_env env, napi_value value, crackdiff::GroupNormShape* shape) {

@@ -368,10 +368,22 @@ float sumOfSquares(Index n, const float* x) {
   return static_cast<float>(sum);
 }
 
-void adam(Index n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut) {
-  const Chunks chunks(n, kTaskFloats);
-  parallelFor(chunks.count, workersFor(n * 5), [&](int task, int) {
-    adamRange(chunks.first(task), chunks.last(task), k, w, m, v, g, wOut);
+void adam(int count, const Index* n, const AdamScalars& k, const float* const* w, float* const* m, float* const* v,
+          const float* const* g, float* const* wOut) {
+  struct Task {
+    int tensor;
+    Index first, last;
+  };
+  std::vector<Task> tasks;
+  Index total = 0;
+  for (int i = 0; i < count; i++) {
+    const Chunks chunks(n[i], kTaskFloats);
+    for (int t = 0; t < chunks.count; t++) tasks.push_back({i, chunks.first(t), chunks.last(t)});
+    total += n[i];
+  }
+  parallelFor(static_cast<int>(tasks.size()), workersFor(total * 5), [&](int task, int) {
+    const Task& t = tasks[task];
+    adamRange(t.first, t.last, k, w[t.tensor], m[t.tensor], v[t.tensor], g[t.tensor], wOut[t.tensor]);
   });
 }
 

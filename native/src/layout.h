@@ -70,15 +70,17 @@ void ema(std::ptrdiff_t n, const float* a, const float* b, float d, float e, flo
 // sum(square(x)) on the wasm backend with these kernels).
 float sumOfSquares(std::ptrdiff_t n, const float* x);
 
-// One Adam step over n values (tfjs's AdamOptimizer): m and v updated in place, the new weights written to
-// wOut (may be w). The same float32 operations in the same order, unfused, so the results equal tfjs's
-// chain of element-wise kernels.
+// One Adam step over `count` tensors (tfjs's AdamOptimizer), tensor i of n[i] values: m[i] and v[i] updated
+// in place, the new weights written to wOut[i] (may be w[i]). The same float32 operations in the same
+// order, unfused, so the results equal tfjs's chain of element-wise kernels. All tensors in one call, split
+// across the threads together: a UNet's ~100 weight tensors are mostly too small to split one by one.
 struct AdamScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2;
   float oneMinusAccBeta1, oneMinusAccBeta2;  // bias corrections, 1 − β^t
   float epsilon, negLearningRate;
   float gradientScale;  // each gradient is first multiplied by this (the clipping factor, 1 for none)
 };
-void adam(std::ptrdiff_t n, const AdamScalars& k, const float* w, float* m, float* v, const float* g, float* wOut);
+void adam(int count, const std::ptrdiff_t* n, const AdamScalars& k, const float* const* w, float* const* m,
+          float* const* v, const float* const* g, float* const* wOut);
 
 }  // namespace crackdiff

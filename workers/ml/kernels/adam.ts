@@ -1,7 +1,8 @@
 /**
- * tfjs's Adam with each variable's update in one native pass (native/src/layout.cc's adam) on the wasm
- * backend: tfjs runs about 12 element-wise kernels and 3 assigns per variable per step, each a dispatch,
- * an allocation and a pass over memory; a UNet with ~80 weight tensors spends tens of ms per step there.
+ * tfjs's Adam with each variable's update in one native pass, all variables in one call split across the
+ * threads (native/src/layout.cc's adam), on the wasm backend: tfjs runs about 12 element-wise kernels and 3
+ * assigns per variable per step, each a dispatch, an allocation and a pass over memory; a UNet with ~80
+ * weight tensors spends tens of ms per step there.
  * The moments are updated in place; the weights go to a new buffer, because the wasm backend's XNNPACK
  * operators (MatMul, its own convolutions) cache packed weights by buffer and would keep the old values.
  * The same float32 operations in the same order, so the values equal tfjs's. Its state (moments, bias
@@ -69,7 +70,7 @@ export class NativeAdamOptimizer extends tf.AdamOptimizer {
         this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2,
         oneMinusAccBeta1!, oneMinusAccBeta2!, this.epsilon, -this.learningRate, nativeScale,
       );
-      list.forEach(({ name, tensor: gradient }, i) => {
+      const updates = list.map(({ name, tensor: gradient }, i) => {
         const value = variables[i]!;
         const moment = (slots: AdamState["accumulatedFirstMoment"], suffix: string) => {
           slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
@@ -77,14 +78,18 @@ export class NativeAdamOptimizer extends tf.AdamOptimizer {
         };
         const m = moment(state.accumulatedFirstMoment, "m");
         const v = moment(state.accumulatedSecondMoment, "v");
-        if (gradient == null) return;
         own(m);
         own(v);
-        const updated = backend.makeOutput(value.shape, "float32");
-        // Views after the last allocation: one may grow the heap and detach earlier views.
-        native.adam(scalars, view(value), view(m), view(v), view(gradient), backend.typedArrayFromHeap(updated) as Float32Array);
-        value.assign(tf.engine().makeTensorFromTensorInfo(updated)); // the tidy frees the wrapper, the variable keeps the data
+        return { value, m, v, gradient, updated: backend.makeOutput(value.shape, "float32") };
       });
+      // One call for every variable, its views taken after the last allocation (one may grow the heap and
+      // detach the views taken before it).
+      native.adam(
+        scalars, updates.map((u) => view(u.value)), updates.map((u) => view(u.m)), updates.map((u) => view(u.v)),
+        updates.map((u) => view(u.gradient)), updates.map((u) => backend.typedArrayFromHeap(u.updated) as Float32Array),
+      );
+      // The tidy frees each wrapper; the variable keeps the data.
+      for (const u of updates) u.value.assign(tf.engine().makeTensorFromTensorInfo(u.updated));
       state.accBeta1.assign(tf.mul(state.accBeta1, this.beta1));
       state.accBeta2.assign(tf.mul(state.accBeta2, this.beta2));
     });
