@@ -187,9 +187,9 @@ std::vector<float> transposed(const float* src, int rows, int cols) {
 
 inline v8 load(const float* p) { return *reinterpret_cast<const v8u*>(p); }
 
-// L floats as one vector (L = 8 or 16), for the Winograd transforms: 16 lanes where the channels come in
-// sixteens and the CPU has AVX-512 (on Zen 5 the 64×64×16 convolutions' transforms then cost 10-25 % less),
-// else 8.
+// L floats as one vector (L = 8 or 16), for the Winograd transforms and the narrow kernels: 16 lanes where
+// the channels come in sixteens and the CPU has AVX-512 (on Zen 5 the 64×64×16 convolutions then take
+// 10–25 % less time), else 8.
 template <int L>
 struct Lanes {
   typedef float type __attribute__((vector_size(4 * L)));
@@ -529,10 +529,11 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
         const int rows = std::min(m, s.outH - m * th), cols = std::min(m, s.outW - m * tw);
         float* bias = db ? biasPartials.data() + static_cast<std::size_t>(group) * N : nullptr;
         const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(panelCount) * T * NR;
+        const std::ptrdiff_t rowStride = static_cast<std::ptrdiff_t>(s.outW) * N;
         for (int n = 0; n < N; n += lanes) {
           float* to = D + (static_cast<std::size_t>(n / NR) * T + i) * NR + n % NR;
-          if (lanes == kWideLanes) transformGradient<m, kWideLanes>(grad, N, static_cast<std::ptrdiff_t>(s.outW) * N, rows, cols, n, to, stride, bias);
-          else transformGradient<m, 8>(grad, N, static_cast<std::ptrdiff_t>(s.outW) * N, rows, cols, n, to, stride, bias);
+          if (lanes == kWideLanes) transformGradient<m, kWideLanes>(grad, N, rowStride, rows, cols, n, to, stride, bias);
+          else transformGradient<m, 8>(grad, N, rowStride, rows, cols, n, to, stride, bias);
         }
       }
       float tile[MR * NR];

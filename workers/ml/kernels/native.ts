@@ -71,7 +71,10 @@ export interface Addon {
   relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy · step(x). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  /** One Adam step for every tensor listed (the i-th of each list one tensor's), m and v in place; scalars in native/src/layout.h's AdamScalars order. */
+  /**
+   * One Adam step for every tensor listed (the i-th array of each list is tensor i's), m and v in place;
+   * scalars in native/src/layout.h's AdamScalars order.
+   */
   adam(
     scalars: Float32Array, w: Float32Array[], m: Float32Array[], v: Float32Array[], g: Float32Array[], wOut: Float32Array[],
   ): void;
