@@ -668,7 +668,7 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
   };
   std::vector<Scratch> scratch(workers);
   for (auto& sc : scratch) {
-    sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);
+    if (!pointwise) sc.cols.assign(static_cast<std::size_t>(rowsPerTask) * Kp, 0.0f);  // pointwise: x in place
     if (!narrow && !onePanel) sc.dyPanels.assign(static_cast<std::size_t>(panelCount) * rowsPerTask * NR, 0.0f);
   }
   parallelFor(groups, workers, [&](int group, int worker) {
