@@ -33,7 +33,8 @@ bool fail(napi_env env, const char* message) {
 
 // The data of a typed array argument of the given type, or nullptr for null/undefined when optional.
 template <class T>
-bool typedArray(napi_env env, napi_value value, napi_typedarray_type want, T** out, bool optional = false) {
+bool typedArray(napi_env env, napi_value value, napi_typedarray_type want, T** out, bool optional = false,
+                size_t* length = nullptr) {
   napi_valuetype kind;
   napi_typeof(env, value, &kind);
   if (optional && (kind == napi_null || kind == napi_undefined)) {
@@ -45,9 +46,11 @@ bool typedArray(napi_env env, napi_value value, napi_typedarray_type want, T** o
   if (!is) return fail(env, "expected a typed array");
   napi_typedarray_type type;
   void* data = nullptr;
-  napi_get_typedarray_info(env, value, &type, nullptr, &data, nullptr, nullptr);
+  size_t size = 0;
+  napi_get_typedarray_info(env, value, &type, &size, &data, nullptr, nullptr);
   if (type != want) return fail(env, "typed array of the wrong element type");
   *out = static_cast<T*>(data);
+  if (length) *length = size;
   return true;
 }
 
@@ -81,36 +84,72 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// conv2dFused(shape, x, w, bias | null, biasPerImage, relu, residual | null, y)
+// A convolution's addend from (residual | null, skipSource | null, skipWeights | null, skipBias | null): the
+// skip path's 1×1 filter is [1, 1, sourceC, channels] (its transpose when transposed), so sourceC follows
+// from its length and the channels of the output being computed.
+bool addendArgs(napi_env env, const napi_value* argv, int channels, bool transposed, bool withBias,
+                crackdiff::Addend* add) {
+  float *residual, *source, *weights, *bias = nullptr;
+  size_t length = 0;
+  if (!typedArray(env, argv[0], napi_float32_array, &residual, true) ||
+      !typedArray(env, argv[1], napi_float32_array, &source, true) ||
+      !typedArray(env, argv[2], napi_float32_array, &weights, true, &length) ||
+      (withBias && !typedArray(env, argv[3], napi_float32_array, &bias, true))) {
+    return false;
+  }
+  if ((source == nullptr) != (weights == nullptr)) return fail(env, "a skip source needs its weights");
+  *add = {residual, source, static_cast<int>(length) / channels, weights, transposed, bias};
+  return true;
+}
+
+// conv2dFused(shape, x, w, bias | null, biasPerImage, relu, residual | null, y, skipX | null, skipW | null,
+// skipBias | null): y = ReLU?(conv(x, w) + bias) + (residual, or skipX's 1×1 convolution by skipW + skipBias).
 napi_value Conv2dFused(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[11];
   crackdiff::ConvShape s;
-  float *x, *w, *bias, *residual, *y;
+  float *x, *w, *bias, *y;
   bool perImage = false, relu = false;
+  crackdiff::Addend add;
   if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
       !typedArray(env, argv[2], napi_float32_array, &w) ||
       !typedArray(env, argv[3], napi_float32_array, &bias, true) ||
       napi_get_value_bool(env, argv[4], &perImage) != napi_ok || napi_get_value_bool(env, argv[5], &relu) != napi_ok ||
-      !typedArray(env, argv[6], napi_float32_array, &residual, true) ||
       !typedArray(env, argv[7], napi_float32_array, &y)) {
     return nullptr;
   }
-  crackdiff::conv2d(s, x, w, bias, perImage, relu, residual, y);
+  const napi_value addend[] = {argv[6], argv[8], argv[9], argv[10]};
+  if (!addendArgs(env, addend, s.outC, false, true, &add)) return nullptr;
+  crackdiff::conv2d(s, x, w, bias, perImage, relu, add, y);
   return nullptr;
 }
 
-// conv2dBackpropFilter(shape, x, dy, dw, db | null) and conv2dBackpropInput(shape, dy, w, dx, residual | null).
-template <class Extra, void (*gradient)(const crackdiff::ConvShape&, const float*, const float*, float*, Extra*)>
-napi_value ConvGradient(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+// conv2dBackpropInput(shape, dy, w, dx, residual | null, skipDy | null, skipW | null): dx plus residual, or
+// plus the skip path's input gradient (skipDy by the transposed [1, 1, inC, skipC] filter skipW).
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
   crackdiff::ConvShape s;
-  float *a, *b, *out, *extra;
-  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &a) ||
-      !typedArray(env, argv[2], napi_float32_array, &b) || !typedArray(env, argv[3], napi_float32_array, &out) ||
-      !typedArray(env, argv[4], napi_float32_array, &extra, true)) {
+  float *dy, *w, *dx;
+  crackdiff::Addend add;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &dy) ||
+      !typedArray(env, argv[2], napi_float32_array, &w) || !typedArray(env, argv[3], napi_float32_array, &dx) ||
+      !addendArgs(env, argv + 4, s.inC, true, false, &add)) {
     return nullptr;
   }
-  gradient(s, a, b, out, extra);
+  crackdiff::conv2dBackpropInput(s, dy, w, dx, add);
+  return nullptr;
+}
+
+// conv2dBackpropFilter(shape, x, dy, dw, db | null).
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  crackdiff::ConvShape s;
+  float *x, *dy, *dw, *db;
+  if (!args(env, info, argv) || !shapeArg(env, argv[0], &s) || !typedArray(env, argv[1], napi_float32_array, &x) ||
+      !typedArray(env, argv[2], napi_float32_array, &dy) || !typedArray(env, argv[3], napi_float32_array, &dw) ||
+      !typedArray(env, argv[4], napi_float32_array, &db, true)) {
+    return nullptr;
+  }
+  crackdiff::conv2dBackpropFilter(s, x, dy, dw, db);
   return nullptr;
 }
 
@@ -485,8 +524,8 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback fn;
   } functions[] = {{"conv2d", Conv2d},
                    {"conv2dFused", Conv2dFused},
-                   {"conv2dBackpropFilter", ConvGradient<float, crackdiff::conv2dBackpropFilter>},
-                   {"conv2dBackpropInput", ConvGradient<const float, crackdiff::conv2dBackpropInput>},
+                   {"conv2dBackpropFilter", Conv2dBackpropFilter},
+                   {"conv2dBackpropInput", Conv2dBackpropInput},
                    {"maxPoolGrad", MaxPoolGrad},
                    {"resizeNearestNeighbor", Resize<resizeForward>},
                    {"resizeNearestNeighborGrad", Resize<crackdiff::resizeNearestNeighborGrad>},

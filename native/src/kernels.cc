@@ -239,9 +239,9 @@ inline void dotRows(const float* a, std::ptrdiff_t ai, std::ptrdiff_t aSegment, 
 }
 
 // Writes the first `rows` rows and `width` columns of a micro-kernel tile to out (row stride ldo), adding
-// bias (NR values) and applying ReLU on the way.
+// bias (NR values), applying ReLU, then adding the rows of `extra` (NR floats each) where given.
 inline void storeTile(const float* tile, int rows, int width, const float* bias, bool relu, float* out, int ldo,
-                      const float* residual = nullptr) {
+                      const float* extra = nullptr) {
   const v8 b0 = load(bias), b1 = load(bias + 8), zero = {};
   for (int i = 0; i < rows; i++, out += ldo) {
     v8 v0 = load(tile + i * NR) + b0, v1 = load(tile + i * NR + 8) + b1;
@@ -249,11 +249,9 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
       v0 = v0 > zero ? v0 : zero;
       v1 = v1 > zero ? v1 : zero;
     }
-    if (residual) {
-      float row[NR] = {};
-      copy(row, residual + static_cast<std::ptrdiff_t>(i) * ldo, width);
-      v0 += load(row);
-      v1 += load(row + 8);
+    if (extra) {
+      v0 += load(extra + i * NR);
+      v1 += load(extra + i * NR + 8);
     }
     if (width == NR) {
       *reinterpret_cast<v8u*>(out) = v0;
@@ -268,21 +266,63 @@ inline void storeTile(const float* tile, int rows, int width, const float* bias,
 }
 
 // What the convolutions add to each output as they store it: the bias (one row of outC per image, or
-// one shared row), ReLU, then the residual (y's shape). The bias rows padded to whole NR-wide panels.
+// one shared row), ReLU, then the addend. The bias rows, and the addend's 1×1 filter and bias, padded to
+// whole NR-wide panels.
 struct Epilogue {
   std::vector<float> biases;
   int stride = 0;  // floats between two images' bias rows: 0 when shared
   bool relu = false;
-  const float* residual = nullptr;
-  Epilogue(const ConvShape& s, const float* bias, bool perImage, bool relu_, const float* residual_)
-      : relu(relu_), residual(residual_) {
-    const int padded = roundUp(s.outC, NR), rows = perImage ? s.batch : 1;
+  int N, padded;
+  const float* residual;
+  const float* source;
+  int sourceC;
+  std::vector<float> pointwise, pointwiseBias;  // sourceC × padded, padded
+  Epilogue(const ConvShape& s, const float* bias, bool perImage, bool relu_, const Addend& add)
+      : relu(relu_), N(s.outC), padded(roundUp(s.outC, NR)), residual(add.residual), source(add.source), sourceC(add.sourceC) {
+    const int rows = perImage ? s.batch : 1;
     biases.assign(static_cast<std::size_t>(rows) * padded, 0.0f);
     if (bias)
       for (int r = 0; r < rows; r++) std::copy(bias + r * s.outC, bias + (r + 1) * s.outC, biases.begin() + r * padded);
     stride = perImage ? padded : 0;
+    if (!source) return;
+    pointwise.assign(static_cast<std::size_t>(sourceC) * padded, 0.0f);
+    for (int c = 0; c < sourceC; c++)
+      for (int n = 0; n < N; n++)
+        pointwise[static_cast<std::size_t>(c) * padded + n] =
+            add.transposed ? add.weights[static_cast<std::size_t>(n) * sourceC + c] : add.weights[static_cast<std::size_t>(c) * N + n];
+    pointwiseBias.assign(padded, 0.0f);
+    if (add.bias) std::copy(add.bias, add.bias + N, pointwiseBias.begin());
   }
   const float* bias(int image) const { return biases.data() + static_cast<std::size_t>(image) * stride; }
+  bool adds() const { return residual || source; }
+  // The addend of the `count` consecutive output pixels from p, channels n0 … n0 + width − 1 (n0 a multiple
+  // of NR), into out: a row of NR floats per pixel.
+  void addends(std::size_t p, int count, int n0, int width, float* out) const {
+    if (residual) {
+      for (int i = 0; i < count; i++) {
+        copy(out + i * NR, residual + (p + i) * N + n0, width);
+        std::fill(out + i * NR + width, out + (i + 1) * NR, 0.0f);
+      }
+      return;
+    }
+    typedef Lanes<kWideLanes> V;
+    constexpr int R = 4;  // pixels at once: independent sums, and each filter row loaded once for them
+    for (int i0 = 0; i0 < count; i0 += R) {
+      for (int h = 0; h < NR; h += kWideLanes) {
+        typename V::type sum[R];
+        for (int i = 0; i < R; i++) sum[i] = V::load(pointwiseBias.data() + n0 + h);
+        const float* from = source + (p + i0) * sourceC;
+        const int rows = std::min(R, count - i0);
+        for (int c = 0; c < sourceC; c++) {
+          const typename V::type wv = V::load(pointwise.data() + static_cast<std::size_t>(c) * padded + n0 + h);
+#pragma GCC unroll 4
+          for (int i = 0; i < R; i++)
+            if (i < rows) sum[i] += from[i * sourceC + c] * wv;
+        }
+        for (int i = 0; i < rows; i++) V::store(out + (i0 + i) * NR + h, sum[i]);
+      }
+    }
+  }
 };
 
 // Winograd's F(m×m, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each m×m block of outputs
@@ -426,9 +466,12 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
       for (int i = 0; i < count; i++) {
         const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
         const bool full = width == NR && m * th + m <= s.outH && m * tw + m <= s.outW;
-        const std::size_t offset = ((static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw) * N + q * NR;
-        float* const origin = y + offset;
-        const float* const residual = e.residual ? e.residual + offset : nullptr;
+        const int rows = std::min(m, s.outH - m * th), cols = std::min(m, s.outW - m * tw);
+        const std::size_t pixel = (static_cast<std::size_t>(b) * s.outH + m * th) * s.outW + m * tw;
+        float* const origin = y + pixel * N + q * NR;
+        float extra[m][m][NR];
+        if (e.adds())
+          for (int r = 0; r < rows; r++) e.addends(pixel + static_cast<std::size_t>(r) * s.outW, cols, q * NR, width, extra[r][0]);
         float out[m][m][NR];
         for (int h = 0; h < NR; h += kWideLanes) {
           typedef Lanes<kWideLanes> L;
@@ -442,8 +485,8 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
               typename L::type v = o[r][col] + bv;
               if (e.relu) v = v > zero ? v : zero;
               const std::size_t at = (static_cast<std::size_t>(r) * s.outW + col) * N + h;
+              if (e.adds()) v += L::load(extra[r][col] + h);
               if (full) {
-                if (residual) v += L::load(residual + at);
                 L::store(origin + at, v);
               } else {
                 L::store(out[r][col] + h, v);
@@ -451,13 +494,8 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
             }
         }
         if (full) continue;
-        for (int r = 0; r < m && m * th + r < s.outH; r++)
-          for (int col = 0; col < m && m * tw + col < s.outW; col++) {
-            const std::size_t at = (static_cast<std::size_t>(r) * s.outW + col) * N;
-            if (residual)
-              for (int k = 0; k < width; k++) out[r][col][k] += residual[at + k];
-            copy(origin + at, out[r][col], width);
-          }
+        for (int r = 0; r < rows; r++)
+          for (int col = 0; col < cols; col++) copy(origin + (static_cast<std::size_t>(r) * s.outW + col) * N, out[r][col], width);
       }
     }
   });
@@ -600,13 +638,14 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
   // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
   const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
   const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
-  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MRD * K + MRD * NR));
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MRD * K + 2 * MRD * NR));
   // One task per output row, in blocks of MRD pixels. Where a block's windows lie inside the image, the
   // kernels read x directly (filter row by filter row: each is one contiguous run of x); only blocks at
   // the borders are copied into im2col rows with their zero padding first.
   parallelFor(s.batch * s.outH, threadCount.load(), [&](int task, int worker) {
     float* rows = scratch[worker].data();
     float* tile = rows + MRD * K;
+    float* extra = tile + MRD * NR;  // the addends of a block
     const int b = task / s.outH, oh = task % s.outH, ih0 = oh * s.strideH - s.padTop;
     const bool rowsInside = ih0 >= 0 && ih0 + s.kH <= s.inH;
     const float* image = x + static_cast<std::size_t>(b) * s.inH * imageRow;
@@ -623,22 +662,23 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
         std::fill(rows + count * K, rows + MRD * K, 0.0f);
       }
       if (narrow) {  // all MRD rows (im2col's past count are zeros), count of them stored
+        if (e.adds()) e.addends(m0, count, 0, N, extra);
         for (int n = 0; n < N; n++) {
           float dots[MRD];
           dotRows<MRD>(a, ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K, P, segments, dots);
           for (int i = 0; i < count; i++) {
             const float v = e.bias(b)[n] + dots[i];
-            const std::size_t at = static_cast<std::size_t>(m0 + i) * N + n;
-            y[at] = (e.relu && v < 0.0f ? 0.0f : v) + (e.residual ? e.residual[at] : 0.0f);
+            y[static_cast<std::size_t>(m0 + i) * N + n] = (e.relu && v < 0.0f ? 0.0f : v) + (e.adds() ? extra[i * NR + n] : 0.0f);
           }
         }
         continue;
       }
       for (int q = 0; q < panelCount; q++) {
         microKernel<MRD>(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
-        const std::size_t at = static_cast<std::size_t>(m0) * N + q * NR;
-        storeTile(tile, count, std::min(NR, N - q * NR), e.bias(b) + q * NR, e.relu, y + at, N,
-                  e.residual ? e.residual + at : nullptr);
+        const int width = std::min(NR, N - q * NR);
+        if (e.adds()) e.addends(m0, count, q * NR, width, extra);
+        storeTile(tile, count, width, e.bias(b) + q * NR, e.relu, y + static_cast<std::size_t>(m0) * N + q * NR, N,
+                  e.adds() ? extra : nullptr);
       }
     }
   });
@@ -774,8 +814,8 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
 }  // namespace
 
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
-            const float* residual, float* y) {
-  const Epilogue e(s, bias, biasPerImage, relu, residual);
+            const Addend& add, float* y) {
+  const Epilogue e(s, bias, biasPerImage, relu, add);
   // On 8×8 images the direct kernel is faster forward (measured on 8×8×64→64: 0.25 against 0.45 ms), though
   // not for the filter gradient: with 16 tiles an image, the transforms outweigh the products they save.
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow &&
@@ -785,7 +825,7 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 }
 
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool relu, float* y) {
-  conv2d(s, x, w, bias, false, relu, nullptr, y);
+  conv2d(s, x, w, bias, false, relu, Addend{}, y);
 }
 
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
@@ -795,7 +835,7 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
   conv2dBackpropFilterIm2col(s, x, dy, dw, db);
 }
 
-void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx, const float* residual) {
+void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, float* dx, const Addend& add) {
   if (s.strideH == 1 && s.strideW == 1) {
     // dx is then itself a convolution, of dy with the filter turned 180° and its channel axes swapped,
     // padded by kH − 1 − padTop on top: the forward kernel, without col2im's scattered additions.
@@ -808,20 +848,33 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
                 w[((static_cast<std::size_t>(s.kH - 1 - kh) * s.kW + (s.kW - 1 - kw)) * s.inC + ci) * s.outC + co];
     const ConvShape t{s.batch, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC,
                       s.kH,    s.kW,   1,      1,      s.kH - 1 - s.padTop, s.kW - 1 - s.padLeft};
-    conv2d(t, dy, turned.data(), nullptr, false, false, residual, dx);
+    conv2d(t, dy, turned.data(), nullptr, false, false, add, dx);
     return;
   }
   const int K = s.kH * s.kW * s.inC, N = s.outC, pixels = s.outH * s.outW;
   const int Kp = roundUp(K, NR), panelCount = Kp / NR;
   const std::vector<float> panels = packPanels(transposed(w, K, N).data(), N, K);  // Wᵀ: N × K
+  const ConvShape xGrid{s.batch, s.inH, s.inW, s.inC, s.inH, s.inW, s.inC, 1, 1, 1, 1, 0, 0};  // dx's pixels
+  const Epilogue e(xGrid, nullptr, false, false, add);
   const std::size_t imageSize = static_cast<std::size_t>(s.inH) * s.inW * s.inC;
   std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MR * N + MR * Kp));
   // One task per image: the windows of neighbouring output pixels overlap, those of two images never do.
   parallelFor(s.batch, threadCount.load(), [&](int b, int worker) {
     float* rows = scratch[worker].data();
     float* dcol = rows + MR * N;
-    if (residual) std::copy(residual + b * imageSize, residual + (b + 1) * imageSize, dx + b * imageSize);
-    else std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.0f);
+    if (add.residual) {
+      std::copy(add.residual + b * imageSize, add.residual + (b + 1) * imageSize, dx + b * imageSize);
+    } else if (add.source) {
+      for (int p = 0; p < s.inH * s.inW; p++)
+        for (int n0 = 0; n0 < s.inC; n0 += NR) {
+          float row[NR];
+          const std::size_t pixel = static_cast<std::size_t>(b) * s.inH * s.inW + p;
+          e.addends(pixel, 1, n0, std::min(NR, s.inC - n0), row);
+          copy(dx + pixel * s.inC + n0, row, std::min(NR, s.inC - n0));
+        }
+    } else {
+      std::fill(dx + b * imageSize, dx + (b + 1) * imageSize, 0.0f);
+    }
     for (int p0 = 0; p0 < pixels; p0 += MR) {
       const int m0 = b * pixels + p0, count = std::min(MR, pixels - p0);
       copy(rows, dy + static_cast<std::size_t>(m0) * N, count * N);

@@ -196,15 +196,17 @@ test("a UNet with GroupNorm: output and every parameter gradient the same with t
 
 test("a ResBlock with GroupNorm as one op: output and every gradient match its composition, with and without a skip conv", { skip: nativeSkip }, async () => {
   await initBackend("wasm");
-  for (const [i, [cin, cout]] of [[16, 16], [24, 8]].entries()) {
+  // Winograd F(2×2) with and without a skip conv, F(4×4) and the direct kernel with one, partial tiles.
+  const cases = [[12, 10, 16, 16], [12, 10, 24, 8], [32, 34, 24, 16], [8, 6, 12, 20]];
+  for (const [i, [height, width, cin, cout]] of cases.entries()) {
     const seed = 1000 + 100 * i;
     const t = (shape: number[], k: number, scale = 1) => tf.tensor(values(tf.util.sizeFromShape(shape), seed + k), shape).mul(scale);
     const inputs = [
-      t([2, 12, 10, cin], 1), t([2, cout], 2),
+      t([2, height, width, cin], 1), t([2, cout], 2),
       t([3, 3, cin, cout], 3, 0.3), t([cout], 4), t([cout], 5), t([cout], 6), t([3, 3, cout, cout], 7, 0.3), t([cout], 8),
       ...(cin !== cout ? [t([1, 1, cin, cout], 9, 0.3), t([cout], 10)] : []),
     ];
-    const r = t([2, 12, 10, cout], 11);
+    const r = t([2, height, width, cout], 11);
     const f = (...v: tf.Tensor[]) => {
       const [x, time, w1, b1, g, beta, w2, b2, ws, bs] = v;
       const block = { conv1: { w: w1 as tf.Tensor4D, b: b1! }, norm: { g: g!, b: beta! }, conv2: { w: w2 as tf.Tensor4D, b: b2! }, skip: ws ? { w: ws as tf.Tensor4D, b: bs! } : undefined };

@@ -3,7 +3,7 @@
  * transforms 16 channels at a time), built on whatever CPU runs the tests (native/src/kernels.cc's
  * CRACKDIFF_WIDE_TILES) and checked against the build npm install made, so the layout a machine with AVX-512
  * gets is tested on machines without it too; and both builds' folded extras: the bias gradient the filter
- * gradient sums, the residual the input gradient adds.
+ * gradient sums, the residual or 1×1 skip conv that the forward pass and the input gradient add.
  * Skipped, with the reason, without a C++ compiler, Node's headers or the installed build.
  */
 import { test } from "node:test";
@@ -14,14 +14,28 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { convShape } from "../../workers/ml/kernels/native";
+import { convShape, type Addon } from "../../workers/ml/kernels/native";
 import { assertClose, values } from "../helpers/arrays";
 
 interface ConvAddon {
   isa: string;
   conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
+  conv2dFused: Addon["conv2dFused"];
   conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null): void;
-  conv2dBackpropInput(shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, residual: Float32Array | null): void;
+  conv2dBackpropInput: Addon["conv2dBackpropInput"];
+}
+
+/** out[p, n] = Σ_c source[p, c]·w[c, n] (+ bias[n]), or with w read as [n, c] (its transpose) when transposed. */
+function pointwise(source: Float32Array, w: Float32Array, outC: number, bias: Float32Array | null, transposed = false) {
+  const sourceC = w.length / outC, pixels = source.length / sourceC;
+  const out = new Float32Array(pixels * outC);
+  for (let p = 0; p < pixels; p++)
+    for (let n = 0; n < outC; n++) {
+      let sum = bias ? bias[n]! : 0;
+      for (let c = 0; c < sourceC; c++) sum += source[p * sourceC + c]! * w[transposed ? n * sourceC + c : c * outC + n]!;
+      out[p * outC + n] = sum;
+    }
+  return out;
 }
 
 const root = path.resolve(__dirname, "../..");
@@ -75,18 +89,29 @@ test("native convolutions with AVX-512's tile layout match the installed build",
       const bias = values(info.outChannels, 3);
       const dy = values(tf.util.sizeFromShape(info.outShape), 4);
       const residual = values(x.length, 5);
+      // A 1×1 skip conv from 7 channels on y's pixels (forward) and its input gradient on x's (backward).
+      const skipC = 7;
+      const skipX = values((dy.length / info.outChannels) * skipC, 6);
+      const skipW = values(skipC * info.outChannels, 7);
+      const skipB = values(info.outChannels, 8);
+      const skipDy = values((x.length / c.x[3]) * skipC, 9);
+      const skipWx = values(c.x[3] * skipC, 10); // [1, 1, inC, skipC]: dx gets skipDy·skipWxᵀ
       const run = (addon: ConvAddon) => {
-        const y = new Float32Array(dy.length);
+        const [y, ySkip] = [new Float32Array(dy.length), new Float32Array(dy.length)];
         const [dw, dwWithBias] = [new Float32Array(w.length), new Float32Array(w.length)];
         const db = new Float32Array(info.outChannels);
-        const [dx, dxWithResidual] = [new Float32Array(x.length), new Float32Array(x.length)];
+        const [dx, dxWithResidual, dxWithSkip] = [0, 1, 2].map(() => new Float32Array(x.length));
         addon.conv2d(shape, x, w, bias, true, y);
+        addon.conv2dFused(shape, x, w, bias, false, true, null, ySkip, skipX, skipW, skipB);
         addon.conv2dBackpropFilter(shape, x, dy, dw, null);
         addon.conv2dBackpropFilter(shape, x, dy, dwWithBias, db);
-        addon.conv2dBackpropInput(shape, dy, w, dx, null);
-        addon.conv2dBackpropInput(shape, dy, w, dxWithResidual, residual);
-        return { y, dw, dwWithBias, db, dx, dxWithResidual };
+        addon.conv2dBackpropInput(shape, dy, w, dx, null, null, null);
+        addon.conv2dBackpropInput(shape, dy, w, dxWithResidual!, residual, null, null);
+        addon.conv2dBackpropInput(shape, dy, w, dxWithSkip!, null, skipDy, skipWx);
+        return { y, ySkip, dw, dwWithBias, db, dx: dx!, dxWithResidual: dxWithResidual!, dxWithSkip: dxWithSkip! };
       };
+      const skipForward = pointwise(skipX, skipW, info.outChannels, skipB);
+      const skipBackward = pointwise(skipDy, skipWx, c.x[3], null, true);
       const expected = run(reference);
       const actual = run(wide);
       const name = `x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} stride ${c.stride} ${c.pad}`;
@@ -100,6 +125,8 @@ test("native convolutions with AVX-512's tile layout match the installed build",
         assertClose(r.db, sums, `${name}: bias gradient`);
         assert.deepEqual(r.dwWithBias, r.dw, `${name}: filter gradient with the bias's`);
         assertClose(r.dxWithResidual, r.dx.map((v, i) => v + residual[i]!), `${name}: input gradient plus a residual`);
+        assertClose(r.ySkip, r.y.map((v, i) => v + skipForward[i]!), `${name}: conv2d plus a 1×1 skip conv`);
+        assertClose(r.dxWithSkip, r.dx.map((v, i) => v + skipBackward[i]!), `${name}: input gradient plus a skip's`);
       }
     }
   } finally {

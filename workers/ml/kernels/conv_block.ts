@@ -46,7 +46,7 @@ export function convBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, 
     const [xs, w, b, r] = (inputGradient ? args : [x, ...args]) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor4D?];
     const out = backend.makeOutput(info.outShape, "float32");
     // Views after the allocation, which may grow (and so move) the heap.
-    native.conv2dFused(convShape(info), view(xs), view(w), view(b), perImage, relu, r ? view(r) : null, view(out));
+    native.conv2dFused(convShape(info), view(xs), view(w), view(b), perImage, relu, r ? view(r) : null, view(out), null, null, null);
     const y = tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
     save([xs, w, y]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {

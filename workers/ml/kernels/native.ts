@@ -25,16 +25,21 @@ export interface Addon {
   /** What they were compiled for: "avx512", "avx2" or "generic". */
   isa: string;
   conv2d(shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array): void;
-  /** y = ReLU?(conv(x, w) + bias) + residual; bias one row per image when biasPerImage. */
+  /**
+   * y = ReLU?(conv(x, w) + bias) + residual, or + skipX's 1×1 convolution by skipW ([1, 1, C, outC]) + skipBias;
+   * bias one row per image when biasPerImage.
+   */
   conv2dFused(
     shape: Int32Array, x: Float32Array, w: Float32Array, bias: Float32Array | null, biasPerImage: boolean,
     relu: boolean, residual: Float32Array | null, y: Float32Array,
+    skipX: Float32Array | null, skipW: Float32Array | null, skipBias: Float32Array | null,
   ): void;
   /** dw, and the shared bias's gradient Σ dy into db where given. */
   conv2dBackpropFilter(shape: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null): void;
-  /** dx, plus residual (x's shape) where given. */
+  /** dx, plus residual (x's shape), or plus the input gradient of a 1×1 skip conv (skipW) for its skipDy. */
   conv2dBackpropInput(
     shape: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, residual: Float32Array | null,
+    skipDy: Float32Array | null, skipW: Float32Array | null,
   ): void;
   maxPoolGrad(shape: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** y = resize(x), each pixel followed by skip's where given (shape's last field its channels, else 0). */
@@ -195,7 +200,7 @@ function conv2dBackpropInput(native: Addon, { inputs, backend, attrs }: KernelAr
   if (!coverable(info, dataFormat)) return null;
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(inputShape, "float32");
-  native.conv2dBackpropInput(convShape(info), view(wasm, dy), view(wasm, filter), view(wasm, dx), null);
+  native.conv2dBackpropInput(convShape(info), view(wasm, dy), view(wasm, filter), view(wasm, dx), null, null, null);
   return dx;
 }
 
