@@ -302,6 +302,23 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// matMul(shape, a, b, bias | null, relu, out), shape [batch, M, N, K, transposeA, transposeB, aStride, bStride].
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  int32_t* p = nullptr;
+  float *a, *b, *bias, *out;
+  bool relu = false;
+  if (!args(env, info, argv) || !typedArray(env, argv[0], napi_int32_array, &p) ||
+      !typedArray(env, argv[1], napi_float32_array, &a) || !typedArray(env, argv[2], napi_float32_array, &b) ||
+      !typedArray(env, argv[3], napi_float32_array, &bias, true) || napi_get_value_bool(env, argv[4], &relu) != napi_ok ||
+      !typedArray(env, argv[5], napi_float32_array, &out)) {
+    return nullptr;
+  }
+  const crackdiff::MatMulShape s{p[0], p[1], p[2], p[3], p[4] != 0, p[5] != 0, p[6], p[7]};
+  crackdiff::matMul(s, a, b, bias, relu, out);
+  return nullptr;
+}
+
 // relu(x, y), of one length.
 napi_value Relu(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -534,6 +551,7 @@ napi_value Init(napi_env env, napi_value exports) {
                    {"splitV", SplitV},
                    {"sumLeadingAxes", Sum<crackdiff::sumLeadingAxes>},
                    {"sumTrailingAxes", Sum<crackdiff::sumTrailingAxes>},
+                   {"matMul", MatMul},
                    {"relu", Relu},
                    {"reluGrad", ReluGrad},
                    {"lineMeans", LineMeans},

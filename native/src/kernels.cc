@@ -305,22 +305,33 @@ struct Epilogue {
       }
       return;
     }
+    // Four pixels at once where they come in fours: independent sums, each filter row loaded once for them.
+    int i = 0;
+    for (; i + 4 <= count; i += 4) pointwiseSums<4>(p + i, n0, out + i * NR);
+    for (; i < count; i++) pointwiseSums<1>(p + i, n0, out + i * NR);
+  }
+  // source[p + i, :]·W + bias for i < R, channels n0 … n0 + NR − 1, into out (NR floats a pixel). Even and
+  // odd source channels go to separate sums, so that 2R chains of additions hide their latency.
+  template <int R>
+  void pointwiseSums(std::size_t p, int n0, float* out) const {
     typedef Lanes<kWideLanes> V;
-    constexpr int R = 4;  // pixels at once: independent sums, and each filter row loaded once for them
-    for (int i0 = 0; i0 < count; i0 += R) {
-      for (int h = 0; h < NR; h += kWideLanes) {
-        typename V::type sum[R];
-        for (int i = 0; i < R; i++) sum[i] = V::load(pointwiseBias.data() + n0 + h);
-        const float* from = source + (p + i0) * sourceC;
-        const int rows = std::min(R, count - i0);
-        for (int c = 0; c < sourceC; c++) {
-          const typename V::type wv = V::load(pointwise.data() + static_cast<std::size_t>(c) * padded + n0 + h);
+    const float* from = source + p * sourceC;
+    for (int h = 0; h < NR; h += kWideLanes) {
+      typename V::type even[R], odd[R] = {};
+      for (int i = 0; i < R; i++) even[i] = V::load(pointwiseBias.data() + n0 + h);
+      const float* w = pointwise.data() + n0 + h;
+      int c = 0;
+      for (; c + 2 <= sourceC; c += 2) {
+        const typename V::type w0 = V::load(w + static_cast<std::size_t>(c) * padded), w1 = V::load(w + static_cast<std::size_t>(c + 1) * padded);
 #pragma GCC unroll 4
-          for (int i = 0; i < R; i++)
-            if (i < rows) sum[i] += from[i * sourceC + c] * wv;
+        for (int i = 0; i < R; i++) {
+          even[i] += from[i * sourceC + c] * w0;
+          odd[i] += from[i * sourceC + c + 1] * w1;
         }
-        for (int i = 0; i < rows; i++) V::store(out + (i0 + i) * NR + h, sum[i]);
       }
+      if (c < sourceC)
+        for (int i = 0; i < R; i++) even[i] += from[i * sourceC + c] * V::load(w + static_cast<std::size_t>(c) * padded);
+      for (int i = 0; i < R; i++) V::store(out + i * NR + h, even[i] + odd[i]);
     }
   }
 };

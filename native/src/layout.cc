@@ -234,6 +234,46 @@ void addOrMultiply(bool multiply, int n, int period, const float* big, const flo
   });
 }
 
+void matMul(const MatMulShape& s, const float* a, const float* b, const float* bias, bool relu, float* out) {
+  const int M = s.M, N = s.N, K = s.K;
+  std::vector<float> column(s.transposeA && s.transposeB ? K : 0);  // a row of A, gathered when A is stored K × M
+  for (int i = 0; i < s.batch; i++) {
+    const float* A = a + i * s.aStride;
+    const float* B = b + i * s.bStride;
+    for (int m = 0; m < M; m++) {
+      float* __restrict row = out + (static_cast<std::ptrdiff_t>(i) * M + m) * N;
+      if (!s.transposeB) {  // row = Σ_k A[m, k]·B[k, :], B's rows contiguous
+        for (int n = 0; n < N; n++) row[n] = bias ? bias[n] : 0.0f;
+        for (int k = 0; k < K; k++) {
+          const float value = s.transposeA ? A[static_cast<std::ptrdiff_t>(k) * M + m] : A[static_cast<std::ptrdiff_t>(m) * K + k];
+          const float* __restrict from = B + static_cast<std::ptrdiff_t>(k) * N;
+          for (int n = 0; n < N; n++) row[n] += value * from[n];
+        }
+      } else {  // row[n] = A[m, :]·B[n, :], both contiguous
+        const float* arow = A + static_cast<std::ptrdiff_t>(m) * K;
+        if (s.transposeA) {
+          for (int k = 0; k < K; k++) column[k] = A[static_cast<std::ptrdiff_t>(k) * M + m];
+          arow = column.data();
+        }
+        for (int n = 0; n < N; n++) {
+          const float* brow = B + static_cast<std::ptrdiff_t>(n) * K;
+          constexpr int kLanes = 16;  // independent partial sums, so the loop vectorises
+          float lanes[kLanes] = {};
+          int k = 0;
+          for (; k + kLanes <= K; k += kLanes)
+            for (int l = 0; l < kLanes; l++) lanes[l] += arow[k + l] * brow[k + l];
+          float sum = bias ? bias[n] : 0.0f;
+          for (; k < K; k++) sum += arow[k] * brow[k];
+          for (int l = 0; l < kLanes; l++) sum += lanes[l];
+          row[n] = sum;
+        }
+      }
+      if (relu)
+        for (int n = 0; n < N; n++) row[n] = row[n] > 0.0f ? row[n] : 0.0f;
+    }
+  }
+}
+
 void sumLeadingAxes(int rows, int cols, const float* x, float* out) {
   // Per-task partial sums added in task order, so the result depends on the shape alone, not on timing.
   const Chunks chunks(rows, std::max<Index>(64, kTaskFloats * 4 / std::max(1, cols)));

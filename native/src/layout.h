@@ -1,5 +1,6 @@
 // Memory-bound kernels for TensorFlow.js float32 tensors (NHWC): the pooling and resize gradients, the
-// resize, concat and split, broadcast adds and multiplies, and sums over leading or trailing axes.
+// resize, concat and split, broadcast adds and multiplies, sums over leading or trailing axes; and small
+// matrix products, where the cost is the call, not the arithmetic.
 // workers/ml/kernels/native.ts runs them in place on the wasm backend's heap, where tfjs's own (or ours in
 // JavaScript) spend far longer than the memory traffic.
 #pragma once
@@ -52,6 +53,17 @@ void addOrMultiply(bool multiply, int n, int period, const float* big, const flo
 void sumLeadingAxes(int rows, int cols, const float* x, float* out);
 // out[r] = Σ_c x[r, c] (a sum over the trailing axes).
 void sumTrailingAxes(int rows, int cols, const float* x, float* out);
+
+// out[i] = ReLU?(A[i]·B[i] + bias) for `batch` products of an M × K and a K × N matrix (A stored K × M when
+// transposeA, B stored N × K when transposeB; aStride or bStride 0 to use one matrix for every i; bias N
+// values or null). On one thread, for small products (a UNet's time embedding), where the wasm backend's
+// XNNPACK packs B anew on every call.
+struct MatMulShape {
+  int batch, M, N, K;
+  bool transposeA, transposeB;
+  std::ptrdiff_t aStride, bStride;  // floats between consecutive A (B) matrices
+};
+void matMul(const MatMulShape& s, const float* a, const float* b, const float* bias, bool relu, float* out);
 
 // y = max(x, 0) as tfjs's wasm ReLU computes it: NaN stays NaN, −0 becomes 0.
 void relu(std::ptrdiff_t n, const float* x, float* y);

@@ -465,6 +465,32 @@ test("wasm Add, Multiply and ResizeNearestNeighbor match cpu (broadcasts covered
   }, "add/multiply/resize");
 });
 
+test("wasm BatchMatMul and _FusedMatMul match cpu: every transpose, batches and broadcasts, bias, ReLU, gradients", async () => {
+  await assertMatchesCpu(() => {
+    const products: tf.Tensor[] = [];
+    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = tensorOf(transposeA ? [37, 5] : [5, 37], 140);
+      const b = tensorOf(transposeB ? [19, 37] : [37, 19], 141);
+      products.push(tf.matMul(a, b, transposeA, transposeB));
+      products.push(tf.fused.matMul({ a, b, transposeA, transposeB, bias: tensorOf([19], 142), activation: "relu" }));
+    }
+    const batched = tensorOf([3, 4, 6], 143);
+    products.push(
+      tf.matMul(batched, tensorOf([3, 6, 2], 144)), // one B per A
+      tf.matMul(batched, tensorOf([1, 6, 2], 145)), // one B for every A
+      tf.matMul(tensorOf([1, 2, 4], 146), batched), // one A for every B
+      tf.matMul(tensorOf([2, 3, 4, 6], 147), tensorOf([3, 6, 5], 148)), // broadcast over a leading axis: XNNPACK's
+      tf.matMul(tensorOf([128, 96], 149), tensorOf([96, 128], 150)), // past the small-product limit: XNNPACK's
+    );
+    // The UNet's time embedding: a fused layer's gradients are transposed products.
+    const x = tensorOf([16, 64], 151), w = tensorOf([64, 416], 152), bias = tensorOf([416], 153), r = tensorOf([16, 416], 154);
+    const grads = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+      tf.fused.matMul({ a: xs as tf.Tensor2D, b: ws as tf.Tensor2D, bias: bs, activation: "relu" }).mul(r).sum(),
+    )([x, w, bias]);
+    return [...products, ...grads];
+  }, "matMul");
+});
+
 test("upsampleConcat: the one native op equals resize + concat on cpu, values and both gradients", { skip: nativeSkip }, async () => {
   // ×2 as in the UNet (large enough to be split across threads), an uneven resize, and no resize at all.
   for (const [hShape, skipShape] of [[[16, 16, 16, 32], [16, 32, 32, 16]], [[2, 5, 4, 3], [2, 9, 7, 5]], [[2, 6, 6, 4], [2, 6, 6, 2]]]) {

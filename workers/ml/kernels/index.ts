@@ -9,7 +9,7 @@
  * - wasm Identity: shares the buffer like cpu's instead of copying it (tfjs clones a lot in backprop).
  * - wasm Conv2D, FusedConv2D, both conv gradients, MaxPoolGrad, ResizeNearestNeighbor(Grad), SplitV, Concat,
  *   Sum, Add, Multiply, Relu: in native code on all cores when ./native's addon is built, with the kernels above
- *   (or tfjs's own) behind them for what it does not cover.
+ *   (or tfjs's own) behind them for what it does not cover; small BatchMatMul and _FusedMatMul likewise.
  * - ReLU's gradient (dy · step(x), three wasm passes): one native pass (./relu_grad.ts).
  * - A ResBlock's time-projection add + GroupNorm + ReLU and its gradient: one native kernel each
  *   (./group_norm.ts), where tfjs composes dozens of generic ops.
@@ -59,7 +59,10 @@ export function registerKernels(): void {
     tf.registerKernel(config);
   };
   for (const config of kernels) replace(withNative(config));
-  const wasmOwn = [tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.Relu, tf.ResizeNearestNeighbor];
+  const wasmOwn = [
+    tf.Conv2D, tf.FusedConv2D, tf.Concat, tf.Sum, tf.Add, tf.Multiply, tf.Relu, tf.ResizeNearestNeighbor, tf.BatchMatMul,
+    tf._FusedMatMul,
+  ];
   for (const name of wasmOwn) replace(withNative(tf.getKernel(name, "wasm")!));
   tf.registerGradient(reluGradConfig);
   registered = true;

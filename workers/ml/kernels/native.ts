@@ -72,6 +72,11 @@ export interface Addon {
   ): void;
   /** The image score's segment means of a size × size map (../heal.ts's lineMeans), offsets given. */
   lineMeans(size: number, length: number, dx: Int32Array, dy: Int32Array, map: Float32Array, out: Float32Array): void;
+  /**
+   * out[i] = ReLU?(A[i]·B[i] + bias) for small matrices; shape [batch, M, N, K, transposeA, transposeB,
+   * aStride, bStride] (a stride 0: one matrix for every i).
+   */
+  matMul(shape: Int32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null, relu: boolean, out: Float32Array): void;
   /** y = max(x, 0) with tfjs's values (NaN stays NaN, −0 becomes 0). */
   relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy · step(x). */
@@ -374,6 +379,33 @@ function addOrMultiply(multiply: boolean, native: Addon, { inputs, backend }: Ke
   return out;
 }
 
+/**
+ * BatchMatMul and _FusedMatMul (bias, ReLU) of small matrices (up to 2²⁰ multiply-adds a product), such as a
+ * UNet's time embedding: XNNPACK, behind tfjs's wasm kernel, packs the second operand on every call, which
+ * cost more than the product (1 ms a teacher step for seven of them).
+ */
+function matMul(native: Addon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+  const { a, b, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const { transposeA, transposeB, activation = "linear" } = attrs as unknown as Partial<tf._FusedMatMulAttrs>;
+  if (preluActivationWeights || (activation !== "linear" && activation !== "relu")) return null;
+  if (!allFloat32(a!, b!, ...(bias ? [bias] : []))) return null;
+  const [aShape, bShape] = [a!.shape, b!.shape];
+  const [M, K] = transposeA ? [aShape.at(-1)!, aShape.at(-2)!] : [aShape.at(-2)!, aShape.at(-1)!];
+  const [K2, N] = transposeB ? [bShape.at(-1)!, bShape.at(-2)!] : [bShape.at(-2)!, bShape.at(-1)!];
+  const [aBatch, bBatch] = [aShape, bShape].map((shape) => tf.util.sizeFromShape(shape.slice(0, -2)));
+  const batch = Math.max(aBatch!, bBatch!);
+  // One operand's matrices, or one matrix for all: other batch broadcasts go to tfjs's kernel.
+  if (K !== K2 || M * N * K > 2 ** 20 || (aBatch !== batch && aBatch !== 1) || (bBatch !== batch && bBatch !== 1)) return null;
+  if (bias && tf.util.sizeFromShape(bias.shape) !== N) return null;
+  const batchShape = tf.backend_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
+  if (tf.util.sizeFromShape(batchShape) !== batch) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput([...batchShape, M, N], "float32");
+  const shape = Int32Array.of(batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0, aBatch === 1 ? 0 : M * K, bBatch === 1 ? 0 : K * N);
+  native.matMul(shape, view(wasm, a!), view(wasm, b!), bias ? view(wasm, bias) : null, activation === "relu", view(wasm, out));
+  return out;
+}
+
 /** ReLU on every core (tfjs's wasm one runs on one). */
 function relu(native: Addon, { inputs, backend }: KernelArgs): tf.TensorInfo | null {
   const { x } = inputs as { x: tf.TensorInfo };
@@ -398,6 +430,8 @@ const natives: Record<string, (native: Addon, args: KernelArgs) => tf.TensorInfo
   [tf.Add]: (native, args) => addOrMultiply(false, native, args),
   [tf.Multiply]: (native, args) => addOrMultiply(true, native, args),
   [tf.Relu]: relu,
+  [tf.BatchMatMul]: matMul,
+  [tf._FusedMatMul]: matMul,
 };
 
 /**
