@@ -642,6 +642,38 @@ inline int winogradTile(const ConvShape& s) {
 inline int winogradTile(const ConvShape&) { return CRACKDIFF_WINO_M; }
 #endif
 
+// sums[n] += Σ_r rows[r·N + n] for r < count. Few channels go G rows at a time, as one run of G·N
+// independent sums: one channel (a UNet's last conv) made a chain of dependent additions, a quarter of its
+// filter gradient's time.
+inline void addRowSums(const float* rows, int count, int N, float* sums) {
+  const int G = std::max(1, 32 / N), run = G * N;
+  float partial[64] = {};  // G·N < 64
+  int r = 0;
+  if (G > 1)
+    for (; r + G <= count; r += G)
+      for (int k = 0; k < run; k++) partial[k] += rows[static_cast<std::size_t>(r) * N + k];
+  for (; r < count; r++)
+    for (int n = 0; n < N; n++) sums[n] += rows[static_cast<std::size_t>(r) * N + n];
+  if (G > 1)
+    for (int g = 0; g < G; g++)
+      for (int n = 0; n < N; n++) sums[n] += partial[g * N + n];
+}
+
+// The columns a convolution's windows reach in a zero-padded row (conv2dDirect's and
+// conv2dBackpropFilterShallow's copies), for output rows of `columns` windows.
+inline int paddedWidth(const ConvShape& s, int columns) {
+  return std::max(s.inW + s.padLeft, (columns - 1) * s.strideW + s.kW);
+}
+
+// Input rows ih0 … ih0 + kH − 1 of one image (zeros outside it), each padded with padLeft zeros before and
+// zeros after to `row` floats, into rows.
+inline void padRows(const ConvShape& s, const float* image, int ih0, std::ptrdiff_t row, float* rows) {
+  const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
+  std::fill(rows, rows + s.kH * row, 0.0f);
+  for (int r = 0; r < s.kH; r++)
+    if (ih0 + r >= 0 && ih0 + r < s.inH) copy(rows + r * row + s.padLeft * s.inC, image + (ih0 + r) * imageRow, imageRow);
+}
+
 void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* y) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, width = s.kW * s.inC;
   const bool narrow = N <= kNarrow;
@@ -649,23 +681,34 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
   // Narrow: Wᵀ, one row per output channel, for dot products. Otherwise NR-wide panels of W.
   const std::vector<float> panels = narrow ? transposed(w, K, N) : packPanels(w, K, N);
   const std::ptrdiff_t imageRow = static_cast<std::ptrdiff_t>(s.inW) * s.inC;
-  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(MRD * K + 2 * MRD * NR));
+  // Few input channels (an image's 1 or 3): each task first copies its kH input rows, zero-padded out to
+  // every column its blocks' windows reach (a few hundred floats), and no block needs im2col at the
+  // borders, where a window's short runs cost more than its arithmetic.
+  const bool padded = s.inC <= 4;
+  const std::ptrdiff_t paddedRow = static_cast<std::ptrdiff_t>(paddedWidth(s, roundUp(s.outW, MRD))) * s.inC;
+  const std::size_t rowsSize = padded ? s.kH * paddedRow : static_cast<std::size_t>(MRD) * K;
+  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(rowsSize + 2 * MRD * NR));
   // One task per output row, in blocks of MRD pixels. Where a block's windows lie inside the image, the
   // kernels read x directly (filter row by filter row: each is one contiguous run of x); only blocks at
   // the borders are copied into im2col rows with their zero padding first.
   parallelFor(s.batch * s.outH, threadCount.load(), [&](int task, int worker) {
     float* rows = scratch[worker].data();
-    float* tile = rows + MRD * K;
+    float* tile = rows + rowsSize;
     float* extra = tile + MRD * NR;  // the addends of a block
     const int b = task / s.outH, oh = task % s.outH, ih0 = oh * s.strideH - s.padTop;
     const bool rowsInside = ih0 >= 0 && ih0 + s.kH <= s.inH;
     const float* image = x + static_cast<std::size_t>(b) * s.inH * imageRow;
+    if (padded) padRows(s, image, ih0, paddedRow, rows);
+    // Filter rows of a window: image rows apart in x, or in the padded copy.
+    const std::ptrdiff_t segment = padded ? paddedRow : imageRow;
     for (int ow0 = 0; ow0 < s.outW; ow0 += MRD) {
       const int count = std::min(MRD, s.outW - ow0), m0 = task * s.outW + ow0;
       const int iw0 = ow0 * s.strideW - s.padLeft, iwLast = (ow0 + MRD - 1) * s.strideW - s.padLeft;
-      const bool direct = rowsInside && count == MRD && iw0 >= 0 && iwLast + s.kW <= s.inW;
-      // Row i of the block: at a + i·ai, its filter rows aSegment apart (im2col rows: one segment of K).
-      const float* a = direct ? image + ih0 * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC : rows;
+      const bool direct = padded || (rowsInside && count == MRD && iw0 >= 0 && iwLast + s.kW <= s.inW);
+      // Row i of the block: at a + i·ai, its filter rows `segment` apart (im2col rows: one segment of K).
+      const float* a = padded ? rows + static_cast<std::ptrdiff_t>(ow0) * s.strideW * s.inC
+                       : direct ? image + ih0 * imageRow + static_cast<std::ptrdiff_t>(iw0) * s.inC
+                                : rows;
       const std::ptrdiff_t ai = direct ? static_cast<std::ptrdiff_t>(s.strideW) * s.inC : K;
       const int segments = direct ? s.kH : 1, P = direct ? width : K;
       if (!direct) {
@@ -676,7 +719,7 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
         if (e.adds()) e.addends(m0, count, 0, N, extra);
         for (int n = 0; n < N; n++) {
           float dots[MRD];
-          dotRows<MRD>(a, ai, imageRow, panels.data() + static_cast<std::size_t>(n) * K, P, segments, dots);
+          dotRows<MRD>(a, ai, segment, panels.data() + static_cast<std::size_t>(n) * K, P, segments, dots);
           for (int i = 0; i < count; i++) {
             const float v = e.bias(b)[n] + dots[i];
             y[static_cast<std::size_t>(m0 + i) * N + n] = (e.relu && v < 0.0f ? 0.0f : v) + (e.adds() ? extra[i * NR + n] : 0.0f);
@@ -685,7 +728,7 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
         continue;
       }
       for (int q = 0; q < panelCount; q++) {
-        microKernel<MRD>(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, imageRow);
+        microKernel<MRD>(a, ai, 1, panels.data() + static_cast<std::size_t>(q) * K * NR, P, tile, segments, segment);
         const int width = std::min(NR, N - q * NR);
         if (e.adds()) e.addends(m0, count, q * NR, width, extra);
         storeTile(tile, count, width, e.bias(b) + q * NR, e.relu, y + static_cast<std::size_t>(m0) * N + q * NR, N,
@@ -693,6 +736,70 @@ void conv2dDirect(const ConvShape& s, const float* x, const float* w, const Epil
       }
     }
   });
+}
+
+// The filter gradient over few input channels (an image's 1 or 3, K = kH·kW·inC ≤ kShallowK): along each
+// output row, every pixel's NR gradients times each of its window's K inputs, read from zero-padded rows,
+// summed into K accumulators; no im2col, whose short runs cost more than the arithmetic at this depth.
+// Rows are summed in a fixed number of groups, added in order, as in conv2dBackpropFilterIm2col.
+constexpr int kShallowK = 36;
+// One output row's share of conv2dBackpropFilterShallow, added to partial (K + 1 rows of Np: dW, then Σ dy);
+// KT = K when known at compile time, else 0.
+template <int KT>
+void shallowRowGradient(const ConvShape& s, const float* rows, std::ptrdiff_t row, const float* grad, float* partial) {
+  typedef Lanes<kWideLanes> V;
+  constexpr int H = NR / kWideLanes;  // vectors per panel row
+  const int K = KT ? KT : s.kH * s.kW * s.inC, N = s.outC, Np = roundUp(N, NR), window = KT ? KT / 3 : s.kW * s.inC;
+  for (int n0 = 0; n0 < N; n0 += NR) {
+    const int width = std::min(NR, N - n0);
+    typename V::type acc[(KT ? KT : kShallowK) + 1][H] = {};  // the last: Σ dy
+    for (int ow = 0; ow < s.outW; ow++) {
+      float padded[NR] = {};
+      const float* from = grad + static_cast<std::size_t>(ow) * N + n0;
+      if (width < NR) from = static_cast<const float*>(std::memcpy(padded, from, sizeof(float) * width));
+      typename V::type d[H];
+      for (int h = 0; h < H; h++) acc[K][h] += d[h] = V::load(from + h * kWideLanes);
+      const float* inputs = rows + static_cast<std::ptrdiff_t>(ow) * s.strideW * s.inC;
+      for (int k = 0; k < K; k++) {
+        const float value = inputs[(k / window) * row + k % window];
+        for (int h = 0; h < H; h++) acc[k][h] += value * d[h];
+      }
+    }
+    for (int k = 0; k <= K; k++)
+      for (int h = 0; h < H; h++) {
+        float* to = partial + static_cast<std::size_t>(k) * Np + n0 + h * kWideLanes;
+        V::store(to, V::load(to) + acc[k][h]);
+      }
+  }
+}
+
+void conv2dBackpropFilterShallow(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
+  const int K = s.kH * s.kW * s.inC, N = s.outC, Np = roundUp(N, NR), outRows = s.batch * s.outH;
+  const int groups = std::min(outRows, kFilterGroups), workers = std::min(threadCount.load(), groups);
+  const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(paddedWidth(s, s.outW)) * s.inC;
+  std::vector<float> partials(static_cast<std::size_t>(groups) * (K + 1) * Np, 0.0f);  // dW rows, then Σ dy
+  std::vector<std::vector<float>> scratch(workers, std::vector<float>(s.kH * row));
+  parallelFor(groups, workers, [&](int group, int worker) {
+    float* rows = scratch[worker].data();
+    float* partial = partials.data() + static_cast<std::size_t>(group) * (K + 1) * Np;
+    for (int task = outRows * group / groups; task < outRows * (group + 1) / groups; task++) {
+      const int b = task / s.outH, oh = task % s.outH;
+      padRows(s, x + static_cast<std::size_t>(b) * s.inH * s.inW * s.inC, oh * s.strideH - s.padTop, row, rows);
+      const float* grad = dy + static_cast<std::size_t>(task) * s.outW * N;
+      // Compiled for 3×3 filters over 1 and 3 channels, so the sums stay in registers.
+      if (K == 9 && s.kH == 3) shallowRowGradient<9>(s, rows, row, grad, partial);
+      else if (K == 27 && s.kH == 3) shallowRowGradient<27>(s, rows, row, grad, partial);
+      else shallowRowGradient<0>(s, rows, row, grad, partial);
+    }
+  });
+  for (int k = 0; k <= K; k++) {
+    for (int n = 0; n < N; n++) {
+      float sum = 0.0f;
+      for (int g = 0; g < groups; g++) sum += partials[(static_cast<std::size_t>(g) * (K + 1) + k) * Np + n];
+      if (k < K) dw[static_cast<std::size_t>(k) * N + n] = sum;
+      else if (db) db[n] = sum;
+    }
+  }
 }
 
 void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
@@ -730,9 +837,7 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
     if (bias) std::fill(bias, bias + N, 0.0f);
     for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
       const int m0 = task * rowsPerTask, count = std::min(rowsPerTask, M - m0);
-      if (bias)
-        for (int r = 0; r < count; r++)
-          for (int n = 0; n < N; n++) bias[n] += dy[static_cast<std::size_t>(m0 + r) * N + n];
+      if (bias) addRowSums(dy + static_cast<std::size_t>(m0) * N, count, N, bias);
       if (narrow) {
         // dWᵀ[n, :] += dy[m, n] · col[m, :], a scaled row added per output channel. Where the window lies
         // inside the image, col[m, :] is kH runs of x read in place; elsewhere one im2col row. Runs of
@@ -843,6 +948,7 @@ void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, f
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
     return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
                                              : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
+  if (s.inC <= 4 && s.kH * s.kW * s.inC <= kShallowK && s.outC > kNarrow) return conv2dBackpropFilterShallow(s, x, dy, dw, db);
   conv2dBackpropFilterIm2col(s, x, dy, dw, db);
 }
 

@@ -59,10 +59,12 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [4, 16, 16, 16], w: [3, 3, 16, 32], stride: 1, pad: "same" },
   { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [4, 1], [0, 2], [0, 0]] },
   { x: [2, 8, 8, 2], w: [3, 3, 2, 3], stride: 2, pad: [[0, 0], [0, 5], [3, 0], [0, 0]] },
-  // Shapes the native kernels take different paths for: one input channel, one or two output channels (dot
-  // products; runs of windows along a row for the filter gradient, strided too), and a channel count that
-  // leaves the last 16-wide panel partly empty.
+  // Shapes the native kernels take different paths for: one or three input channels (zero-padded rows, no
+  // im2col), one or two output channels (dot products; runs of windows along a row for the filter gradient,
+  // strided too), and a channel count that leaves the last 16-wide panel partly empty.
   { x: [2, 10, 10, 1], w: [3, 3, 1, 20], stride: 1, pad: "same" },
+  { x: [2, 9, 11, 3], w: [3, 3, 3, 8], stride: 2, pad: "same" },
+  { x: [2, 12, 10, 3], w: [3, 3, 3, 16], stride: 1, pad: "valid" },
   { x: [2, 10, 10, 20], w: [3, 3, 20, 1], stride: 1, pad: "same" },
   { x: [3, 11, 11, 20], w: [3, 3, 20, 17], stride: 2, pad: "same" },
   { x: [2, 20, 22, 8], w: [3, 3, 8, 2], stride: 2, pad: "same" },
