@@ -1,11 +1,14 @@
 // The one thread helper of the kernels: a fork/join over a shared task counter, run by a pool of threads
-// that sleep between calls. Starting threads per call cost more than the memory-bound kernels themselves
+// that wait between calls. Starting threads per call cost more than the memory-bound kernels themselves
 // on a busy machine: the caller had to wait until each new thread was scheduled, even to find no work
-// left. A pool thread that wakes after the tasks ran out is not waited for.
+// left. A pool thread that wakes after the tasks ran out is not waited for. Waiting threads spin for a
+// while before they sleep, as OpenMP's do: a training step makes a call every few tens of µs, and waking a
+// sleeping thread took long enough that the caller often did a small kernel's work alone.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -23,6 +26,21 @@ struct Job {
   int workers = 1;
 };
 
+// Spins until done() or about `micros` µs have passed; returns done().
+template <class F>
+inline bool spinUntil(F&& done, int micros) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  for (int i = 0;; i++) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > until) return done();
+  }
+}
+
+constexpr int kSpinMicros = 100;
+
 class Pool {
  public:
   // Runs job.loop on the calling thread (worker 0) and on up to job.workers − 1 pool threads, returning
@@ -35,22 +53,27 @@ class Pool {
         threads_++;
       }
       job_ = &job;
-      generation_++;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     job.loop(0);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = nullptr;  // no thread joins from now on
+    }
+    if (spinUntil([this] { return inside_.load() == 0; }, kSpinMicros)) return;
     std::unique_lock<std::mutex> lock(mu_);
-    job_ = nullptr;  // no thread joins from now on
-    done_.wait(lock, [this] { return inside_ == 0; });
+    done_.wait(lock, [this] { return inside_.load() == 0; });
   }
 
  private:
   void serve() {
     std::uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      spinUntil([&] { return generation_.load() != seen; }, kSpinMicros);
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      seen = generation_.load();
       Job* job = job_;
       if (!job) continue;
       const int worker = job->nextWorker.fetch_add(1);
@@ -65,9 +88,9 @@ class Pool {
 
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> generation_{0};  // changed under mu_; read by spinning threads without it
   Job* job_ = nullptr;
-  int inside_ = 0;
+  std::atomic<int> inside_{0};  // pool threads running the current job
   int threads_ = 0;
 };
 
