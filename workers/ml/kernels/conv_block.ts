@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { activeAddon, convShape } from "./native";
+import { saveForGradient } from "./saved";
 import { RELU_GRAD } from "./relu_grad";
 
 export interface ConvBlockOptions {
@@ -48,9 +49,9 @@ export function convBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, 
     // Views after the allocation, which may grow (and so move) the heap.
     native.conv2dFused(convShape(info), view(xs), view(w), view(b), perImage, relu, r ? view(r) : null, view(out), null, null, null);
     const y = tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
-    save([xs, w, y]);
+    const restore = saveForGradient(save, [xs, w, y]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, w, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const [xs, w, y] = restore(saved) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const dz = relu ? (tf.engine().runKernel(RELU_GRAD, { x: y, dy }) as tf.Tensor4D) : (dy as tf.Tensor4D);
       const attrs = { strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined };
       const run = (kernel: string, kernelInputs: tf.NamedTensorMap, extra: object) =>

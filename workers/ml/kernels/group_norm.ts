@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { activeAddon } from "./native";
+import { saveForGradient } from "./saved";
 
 const FORWARD = "CrackdiffGroupNormRelu";
 const BACKWARD = "CrackdiffGroupNormReluGrad";
@@ -53,11 +54,11 @@ function native(x: tf.Tensor4D, t: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tenso
     const [xIn, tIn, gIn, bIn] = args as tf.Tensor[];
     const save = args[4] as tf.GradSaveFunc;
     const [y, stats] = tf.engine().runKernel(FORWARD, { x: xIn!, t: tIn!, gamma: gIn!, beta: bIn! }, { groups, epsilon }) as tf.Tensor[];
-    save([xIn!, tIn!, gIn!, bIn!, stats!]);
+    const restore = saveForGradient(save, [xIn!, tIn!, gIn!, bIn!, stats!]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ts, gs, bs, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [xs, ts, gs, bs, ss] = restore(saved) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         return tf.engine().runKernel(BACKWARD, { x: xs, t: ts, gamma: gs, beta: bs, stats: ss, dy }, { groups }) as tf.Tensor[];
       },
     };

@@ -13,6 +13,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { convBlock } from "./conv_block";
 import { groupNormRelu } from "./group_norm";
 import { activeAddon, convShape } from "./native";
+import { saveForGradient } from "./saved";
 
 interface Conv {
   w: tf.Tensor4D;
@@ -65,11 +66,11 @@ export function resBlock(x: tf.Tensor4D, time: tf.Tensor2D, p: ResBlockWeights, 
     const [residual, skipX, skipW, skipB] = ws ? [null, view(xs!), view(ws), view(bs!)] : [view(xs!), null, null, null];
     native.conv2dFused(convShape(second), view(h!), view(w2!), view(b2!), false, false, residual, view(y!), skipX, skipW, skipB);
     const kept = [c1!, h!, stats].map(tensor);
-    save([xs!, t!, w1!, g!, beta!, w2!, ...kept, ...(ws ? [ws] : [])]); // clones: the originals go below
+    const restore = saveForGradient(save, [xs!, t!, w1!, g!, beta!, w2!, ...kept, ...(ws ? [ws] : [])]); // clones
     tf.dispose(kept);
 
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, t, w1, g, beta, w2, c1, h, stats, ws] = saved as tf.Tensor[];
+      const [xs, t, w1, g, beta, w2, c1, h, stats, ws] = restore(saved);
       const [dh, dc1] = [first.outShape, first.outShape].map(output);
       const grads = [xs!, t!, w1!, p.conv1.b, g!, beta!, w2!, p.conv2.b, ...(p.skip ? [p.skip.w, p.skip.b] : [])].map((v) =>
         output(v.shape),
