@@ -365,13 +365,16 @@ namespace {
 __attribute__((optimize("fp-contract=off"))) void adamRange(Index first, Index last, const AdamScalars& k,
                                                             const float* w, float* m, float* v, const float* g,
                                                             float* wOut) {
+  // The scalars as locals: read through k, each store to m or v might have changed them (all are floats), so
+  // they were reloaded every element and the loop ran scalar.
+  const AdamScalars c = k;
   for (Index i = first; i < last; i++) {
-    const float gi = g[i] * k.gradientScale;  // x·1 = x: no scale, the same value
-    const float mi = m[i] * k.beta1 + gi * k.oneMinusBeta1;
-    const float vi = v[i] * k.beta2 + (gi * gi) * k.oneMinusBeta2;
+    const float gi = g[i] * c.gradientScale;  // x·1 = x: no scale, the same value
+    const float mi = m[i] * c.beta1 + gi * c.oneMinusBeta1;
+    const float vi = v[i] * c.beta2 + (gi * gi) * c.oneMinusBeta2;
     m[i] = mi;
     v[i] = vi;
-    wOut[i] = ((mi / k.oneMinusAccBeta1) / (std::sqrt(vi / k.oneMinusAccBeta2) + k.epsilon)) * k.negLearningRate + w[i];
+    wOut[i] = ((mi / c.oneMinusAccBeta1) / (std::sqrt(vi / c.oneMinusAccBeta2) + c.epsilon)) * c.negLearningRate + w[i];
   }
 }
 
