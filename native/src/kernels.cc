@@ -435,22 +435,22 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
   const int tiles = s.batch * tilesPerImage, blocks = roundUp(tiles, MR) / MR;
   // U[ξ][q] is an inC × NR panel (zero-padded past outC): at ((ξ·panels + q)·C + c)·NR + j.
   std::vector<float> U(static_cast<std::size_t>(a2) * panelCount * C * NR, 0.0f);
+  // U = G g Gᵀ for each input channel and NR output channels at a time (the loops over j vectorise).
   for (int c = 0; c < C; c++) {
-    for (int n = 0; n < N; n++) {
-      float t[a][3];
+    for (int q = 0; q < panelCount; q++) {
+      const int n0 = q * NR, width = std::min(NR, N - n0);
+      float g[3][3][NR] = {}, t[a][3][NR];
+      for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++) copy(g[kh][kw], w + ((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n0, width);
       for (int r = 0; r < a; r++)  // t = G g
-        for (int kw = 0; kw < 3; kw++) {
-          float sum = 0.0f;
-          for (int kh = 0; kh < 3; kh++)
-            sum += Wino<m>::G[r][kh] * w[((static_cast<std::size_t>(kh) * 3 + kw) * C + c) * N + n];
-          t[r][kw] = sum;
-        }
-      const int q = n / NR, j = n % NR;
+        for (int kw = 0; kw < 3; kw++)
+          for (int j = 0; j < NR; j++)
+            t[r][kw][j] = Wino<m>::G[r][0] * g[0][kw][j] + Wino<m>::G[r][1] * g[1][kw][j] + Wino<m>::G[r][2] * g[2][kw][j];
       for (int r = 0; r < a; r++)  // U = t Gᵀ
         for (int col = 0; col < a; col++) {
-          float sum = 0.0f;
-          for (int kw = 0; kw < 3; kw++) sum += t[r][kw] * Wino<m>::G[col][kw];
-          U[((static_cast<std::size_t>(r * a + col) * panelCount + q) * C + c) * NR + j] = sum;
+          float* to = U.data() + ((static_cast<std::size_t>(r * a + col) * panelCount + q) * C + c) * NR;
+          for (int j = 0; j < NR; j++)
+            to[j] = t[r][0][j] * Wino<m>::G[col][0] + t[r][1][j] * Wino<m>::G[col][1] + t[r][2][j] * Wino<m>::G[col][2];
         }
     }
   }
