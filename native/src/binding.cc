@@ -98,6 +98,7 @@ bool addendArgs(napi_env env, const napi_value* argv, int channels, bool transpo
     return false;
   }
   if ((source == nullptr) != (weights == nullptr)) return fail(env, "a skip source needs its weights");
+  if (weights && (length == 0 || length % channels != 0)) return fail(env, "skip weights: not a [1, 1, C, channels] filter");
   *add = {residual, source, static_cast<int>(length) / channels, weights, transposed, bias};
   return true;
 }
