@@ -15,6 +15,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -630,16 +633,42 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   if (db) sumGroups(biasPartials.data(), groups, N, db);
 }
 
-// F(4×4, 3×3) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
-// are at least 32×32; F(2×2, 3×3) otherwise (measured: on 16×16×64→64 F(4×4) is no faster, and on
-// 16×16 images with 32 and 64 channels it is 1.6× slower forward: a 4×4 tile's larger transforms then
-// cost more than its fewer products save).
+// Whether the kernels' FMAs run at full rate on this CPU's widest vectors: with AVX-512, except on Zen 4
+// (AMD family 19h), which executes each 512-bit instruction as two 256-bit halves. The direct convolution
+// is all FMAs, so where they are at half rate (there, and with AVX2 code) Winograd's fewer products win on
+// smaller images than where they are not (measured on Zen 4 below).
+bool fullRateFma() {
+#if defined(__AVX512F__) && defined(__x86_64__) && defined(__GNUC__)
+  static const bool full = [] {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return true;
+    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return true;
+    const unsigned base = (eax >> 8) & 0xf, family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
+    return !(amd && family == 0x19);
+  }();
+  return full;
+#else
+  return false;
+#endif
+}
+
+// The Winograd tile of a forward convolution (an input gradient is one too) or a filter gradient: F(4×4, 3×3)
+// or F(2×2, 3×3). Measured, per convolution:
+// - at full-rate FMAs (Zen 5), F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in
+//   L2 and the images are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images
+//   with 32 and 64 channels 1.6× slower);
+// - at half rate (Zen 4, AVX-512 or AVX2 code), F(4×4) forward on every image of 16×16 or more, whatever
+//   the channels (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32,
+//   a 1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms), and the filter gradient as at full rate
+//   (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on 32→64 with AVX2, 1.23 against 0.96 with AVX-512).
 #ifndef CRACKDIFF_WINO_M
-inline int winogradTile(const ConvShape& s) {
+inline int winogradTile(const ConvShape& s, bool forward) {
+  if (forward && !fullRateFma()) return s.outH * s.outW >= 16 * 16 ? 4 : 2;
   return s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32 ? 4 : 2;
 }
 #else
-inline int winogradTile(const ConvShape&) { return CRACKDIFF_WINO_M; }
+inline int winogradTile(const ConvShape&, bool) { return CRACKDIFF_WINO_M; }
 #endif
 
 // sums[n] += Σ_r rows[r·N + n] for r < count. Few channels go G rows at a time, as one run of G·N
@@ -932,11 +961,11 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
             const Addend& add, float* y) {
   const Epilogue e(s, bias, biasPerImage, relu, add);
-  // On 8×8 images the direct kernel is faster forward (measured on 8×8×64→64: 0.25 against 0.45 ms), though
-  // not for the filter gradient: with 16 tiles an image, the transforms outweigh the products they save.
+  // On 8×8 images the direct kernel is faster forward at full-rate FMAs (Zen 5, 8×8×64→64: 0.25 against
+  // 0.45 ms), not at half rate (Zen 4: 0.39 against 0.25 ms with AVX-512, 0.58 against 0.25 with AVX2).
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow &&
-      s.outH * s.outW > 8 * 8)
-    return winogradTile(s) == 4 ? conv2dWinograd<4>(s, x, w, e, y) : conv2dWinograd<2>(s, x, w, e, y);
+      (s.outH * s.outW > 8 * 8 || !fullRateFma()))
+    return winogradTile(s, true) == 4 ? conv2dWinograd<4>(s, x, w, e, y) : conv2dWinograd<2>(s, x, w, e, y);
   conv2dDirect(s, x, w, e, y);
 }
 
@@ -946,8 +975,8 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
-    return winogradTile(s) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
-                                             : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
+    return winogradTile(s, false) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
+                                                    : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
   if (s.inC <= 4 && s.kH * s.kW * s.inC <= kShallowK && s.outC > kNarrow) return conv2dBackpropFilterShallow(s, x, dy, dw, db);
   conv2dBackpropFilterIm2col(s, x, dy, dw, db);
 }
