@@ -436,10 +436,12 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
   const int C = s.inC, N = s.outC, panelCount = roundUp(N, NR) / NR;
   const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
   const int tiles = s.batch * tilesPerImage, blocks = roundUp(tiles, MR) / MR;
-  // U[ξ][q] is an inC × NR panel (zero-padded past outC): at ((ξ·panels + q)·C + c)·NR + j.
-  std::vector<float> U(static_cast<std::size_t>(a2) * panelCount * C * NR, 0.0f);
-  // U = G g Gᵀ for each input channel and NR output channels at a time (the loops over j vectorise).
-  for (int c = 0; c < C; c++) {
+  // U[ξ][q] is an inC × NR panel (zero-padded past outC): at ((ξ·panels + q)·C + c)·NR + j. Every value is
+  // written below, so it starts uninitialised: zeroing it first was a tenth of an 8×8 convolution's time.
+  const std::unique_ptr<float[]> U(new float[static_cast<std::size_t>(a2) * panelCount * C * NR]);
+  // U = G g Gᵀ for each input channel and NR output channels at a time (the loops over j vectorise), an input
+  // channel a task: on one thread, the others waiting, this was another tenth of a small convolution.
+  parallelFor(C, threadCount.load(), [&](int c, int) {
     for (int q = 0; q < panelCount; q++) {
       const int n0 = q * NR, width = std::min(NR, N - n0);
       float g[3][3][NR] = {}, t[a][3][NR];
@@ -451,16 +453,17 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
             t[r][kw][j] = Wino<m>::G[r][0] * g[0][kw][j] + Wino<m>::G[r][1] * g[1][kw][j] + Wino<m>::G[r][2] * g[2][kw][j];
       for (int r = 0; r < a; r++)  // U = t Gᵀ
         for (int col = 0; col < a; col++) {
-          float* to = U.data() + ((static_cast<std::size_t>(r * a + col) * panelCount + q) * C + c) * NR;
+          float* to = U.get() + ((static_cast<std::size_t>(r * a + col) * panelCount + q) * C + c) * NR;
           for (int j = 0; j < NR; j++)
             to[j] = t[r][0][j] * Wino<m>::G[col][0] + t[r][1][j] * Wino<m>::G[col][1] + t[r][2][j] * Wino<m>::G[col][2];
         }
     }
-  }
+  });
   const std::size_t vSize = static_cast<std::size_t>(a2) * MR * C, mSize = static_cast<std::size_t>(a2) * MR * NR;
-  std::vector<std::vector<float>> scratch(threadCount.load(), std::vector<float>(vSize + mSize));
-  parallelFor(blocks, threadCount.load(), [&](int block, int worker) {
-    float* V = scratch[worker].data();  // V[ξ][i][c] at (ξ·MR + i)·C + c
+  const int threads = threadCount.load();
+  const std::unique_ptr<float[]> scratch(new float[threads * (vSize + mSize)]);  // written before it is read
+  parallelFor(blocks, threads, [&](int block, int worker) {
+    float* V = scratch.get() + worker * (vSize + mSize);  // V[ξ][i][c] at (ξ·MR + i)·C + c
     float* M = V + vSize;               // M[ξ] an MR × NR tile at ξ·MR·NR
     const int t0 = block * MR, count = std::min(MR, tiles - t0);
     for (int i = 0; i < MR; i++) {
@@ -474,7 +477,7 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
     }
     for (int q = 0; q < panelCount; q++) {
       for (int xi = 0; xi < a2; xi++)
-        microKernel(V + xi * MR * C, C, 1, U.data() + (static_cast<std::size_t>(xi) * panelCount + q) * C * NR, C,
+        microKernel(V + xi * MR * C, C, 1, U.get() + (static_cast<std::size_t>(xi) * panelCount + q) * C * NR, C,
                     M + xi * MR * NR);
       const int width = std::min(NR, N - q * NR);
       for (int i = 0; i < count; i++) {
@@ -560,18 +563,29 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
   const int workers = std::min(threadCount.load(), groups);
   const std::size_t partialSize = static_cast<std::size_t>(a2) * Cp * Np;  // dU[ξ][c][n]
-  const std::unique_ptr<float[]> partials(new float[groups * partialSize]);  // zeroed by their groups' tasks
+  const std::unique_ptr<float[]> partials(new float[groups * partialSize]);  // set by their groups' first tasks
   std::vector<float> biasPartials(db ? static_cast<std::size_t>(groups) * N : 0);  // Σ dy per group
   const std::size_t vSize = static_cast<std::size_t>(a2) * T * Cp, mSize = static_cast<std::size_t>(a2) * panelCount * T * NR;
-  std::vector<std::vector<float>> scratch(workers, std::vector<float>(vSize + mSize, 0.0f));
+  // Each worker's V and dM, uninitialised (zeroing them took a tenth of an 8×8 filter gradient) but for the
+  // columns the transforms never write, past C in V and past N in dM's last panel: zeros, as those feed only
+  // sums that are never read, but garbage there could be denormals, which are slow.
+  const std::unique_ptr<float[]> scratch(new float[workers * (vSize + mSize)]);
+  for (int worker = 0; worker < workers; worker++) {
+    float* V = scratch.get() + worker * (vSize + mSize);
+    for (std::size_t row = 0; row < static_cast<std::size_t>(a2) * T; row++) std::fill(V + row * Cp + C, V + (row + 1) * Cp, 0.0f);
+    float* D = V + vSize;
+    if (N % NR)
+      for (std::size_t panel = panelCount - 1; panel < static_cast<std::size_t>(a2) * panelCount; panel += panelCount)
+        for (int t = 0; t < T; t++) std::fill(D + (panel * T + t) * NR + N % NR, D + (panel * T + t + 1) * NR, 0.0f);
+  }
   const int lanes = lanesFor(N);
   parallelFor(groups, workers, [&](int group, int worker) {
-    float* V = scratch[worker].data();  // V[ξ][t][c] at (ξ·T + t)·Cp + c (columns past C stay zero)
-    float* D = V + vSize;               // dM[ξ][q] a T × NR panel at ((ξ·panels + q)·T + t)·NR + j
+    float* V = scratch.get() + worker * (vSize + mSize);  // V[ξ][t][c] at (ξ·T + t)·Cp + c
+    float* D = V + vSize;  // dM[ξ][q] a T × NR panel at ((ξ·panels + q)·T + t)·NR + j
     float* partial = partials.get() + group * partialSize;
-    std::fill(partial, partial + partialSize, 0.0f);
     if (db) std::fill(biasPartials.begin() + static_cast<std::size_t>(group) * N, biasPartials.begin() + (group + 1) * N, 0.0f);
-    for (int task = tasks * group / groups; task < tasks * (group + 1) / groups; task++) {
+    const int firstTask = tasks * group / groups;
+    for (int task = firstTask; task < tasks * (group + 1) / groups; task++) {
       const int t0 = task * T, count = std::min(T, tiles - t0);
       for (int i = 0; i < count; i++) {
         const int tile = t0 + i, b = tile / tilesPerImage, th = (tile % tilesPerImage) / tilesW, tw = tile % tilesW;
@@ -596,8 +610,13 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
             microKernel(V + static_cast<std::size_t>(xi) * T * Cp + c0, 1, Cp, panel, count, tile);
             for (int i = 0; i < MR; i++) {
               v8u* acc = reinterpret_cast<v8u*>(partial + (static_cast<std::size_t>(xi) * Cp + c0 + i) * Np + q * NR);
-              acc[0] += load(tile + i * NR);
-              acc[1] += load(tile + i * NR + 8);
+              if (task == firstTask) {  // the group's partial starts as its first task's sums
+                acc[0] = load(tile + i * NR);
+                acc[1] = load(tile + i * NR + 8);
+              } else {
+                acc[0] += load(tile + i * NR);
+                acc[1] += load(tile + i * NR + 8);
+              }
             }
           }
         }
@@ -985,16 +1004,19 @@ void conv2dBackpropInput(const ConvShape& s, const float* dy, const float* w, fl
   if (s.strideH == 1 && s.strideW == 1) {
     // dx is then itself a convolution, of dy with the filter turned 180° and its channel axes swapped,
     // padded by kH − 1 − padTop on top: the forward kernel, without col2im's scattered additions.
-    std::vector<float> turned(static_cast<std::size_t>(s.kH) * s.kW * s.inC * s.outC);
-    for (int kh = 0; kh < s.kH; kh++)
-      for (int kw = 0; kw < s.kW; kw++)
-        for (int ci = 0; ci < s.inC; ci++)
-          for (int co = 0; co < s.outC; co++)
-            turned[((static_cast<std::size_t>(kh) * s.kW + kw) * s.outC + co) * s.inC + ci] =
-                w[((static_cast<std::size_t>(s.kH - 1 - kh) * s.kW + (s.kW - 1 - kw)) * s.inC + ci) * s.outC + co];
+    // Every value written, on every core (serial, with the zeroing a vector does, it was a tenth of a small
+    // layer's input gradient).
+    const std::unique_ptr<float[]> turned(new float[static_cast<std::size_t>(s.kH) * s.kW * s.inC * s.outC]);
+    parallelFor(s.kH * s.kW, threadCount.load(), [&](int tap, int) {
+      const int kh = tap / s.kW, kw = tap % s.kW;
+      const float* from = w + (static_cast<std::size_t>(s.kH - 1 - kh) * s.kW + (s.kW - 1 - kw)) * s.inC * s.outC;
+      float* to = turned.get() + static_cast<std::size_t>(tap) * s.outC * s.inC;
+      for (int co = 0; co < s.outC; co++)
+        for (int ci = 0; ci < s.inC; ci++) to[static_cast<std::size_t>(co) * s.inC + ci] = from[static_cast<std::size_t>(ci) * s.outC + co];
+    });
     const ConvShape t{s.batch, s.outH, s.outW, s.outC, s.inH, s.inW, s.inC,
                       s.kH,    s.kW,   1,      1,      s.kH - 1 - s.padTop, s.kW - 1 - s.padLeft};
-    conv2d(t, dy, turned.data(), nullptr, false, false, add, dx);
+    conv2d(t, dy, turned.get(), nullptr, false, false, add, dx);
     return;
   }
   const int K = s.kH * s.kW * s.inC, N = s.outC, pixels = s.outH * s.outW;
