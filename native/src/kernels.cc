@@ -677,13 +677,14 @@ bool fullRateFma() {
 // - at full-rate FMAs (Zen 5), F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in
 //   L2 and the images are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images
 //   with 32 and 64 channels 1.6× slower);
-// - at half rate (Zen 4, AVX-512 or AVX2 code), F(4×4) forward on every image of 16×16 or more, whatever
-//   the channels (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32,
-//   a 1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms), and the filter gradient as at full rate
-//   (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on 32→64 with AVX2, 1.23 against 0.96 with AVX-512).
+// - at half rate (Zen 4, AVX-512 or AVX2 code), F(4×4) forward on every image, whatever the channels
+//   (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a 1.2 MB
+//   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8×64→128: 0.45 against 0.47 and 0.41 against
+//   0.44 ms), and the filter gradient as at full rate (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on
+//   32→64 with AVX2, 1.23 against 0.96 with AVX-512).
 #ifndef CRACKDIFF_WINO_M
 inline int winogradTile(const ConvShape& s, bool forward) {
-  if (forward && !fullRateFma()) return s.outH * s.outW >= 16 * 16 ? 4 : 2;
+  if (forward && !fullRateFma()) return 4;
   return s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32 ? 4 : 2;
 }
 #else
@@ -981,7 +982,7 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
             const Addend& add, float* y) {
   const Epilogue e(s, bias, biasPerImage, relu, add);
   // On 8×8 images the direct kernel is faster forward at full-rate FMAs (Zen 5, 8×8×64→64: 0.25 against
-  // 0.45 ms), not at half rate (Zen 4: 0.39 against 0.25 ms with AVX-512, 0.58 against 0.25 with AVX2).
+  // 0.45 ms), not at half rate (Zen 4: 0.39 against 0.22 ms with AVX-512, 0.58 against 0.24 with AVX2).
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow &&
       (s.outH * s.outW > 8 * 8 || !fullRateFma()))
     return winogradTile(s, true) == 4 ? conv2dWinograd<4>(s, x, w, e, y) : conv2dWinograd<2>(s, x, w, e, y);
