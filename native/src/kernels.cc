@@ -15,13 +15,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
 #include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 namespace crackdiff {
 namespace {
@@ -653,9 +653,9 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
 }
 
 // Whether the kernels' FMAs run at full rate on this CPU's widest vectors: with AVX-512, except on Zen 4
-// (AMD family 19h), which executes each 512-bit instruction as two 256-bit halves. The direct convolution
-// is all FMAs, so where they are at half rate (there, and with AVX2 code) Winograd's fewer products win on
-// smaller images than where they are not (measured on Zen 4 below).
+// (AMD family 19h), which executes each 512-bit instruction as two 256-bit halves (so do some other CPUs,
+// which this does not tell apart). The direct convolution is all FMAs, so where they are at half rate (there,
+// and with AVX2 code) Winograd's fewer products win on smaller images than where they are not (see below).
 bool fullRateFma() {
 #if defined(__AVX512F__) && defined(__x86_64__) && defined(__GNUC__)
   static const bool full = [] {
@@ -674,7 +674,7 @@ bool fullRateFma() {
 
 // The Winograd tile of a forward convolution (an input gradient is one too) or a filter gradient: F(4×4, 3×3)
 // or F(2×2, 3×3). Measured, per convolution:
-// - at full-rate FMAs (Zen 5), F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in
+// - at full-rate FMAs, F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in
 //   L2 and the images are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images
 //   with 32 and 64 channels 1.6× slower);
 // - at half rate (Zen 4, AVX-512 or AVX2 code), F(4×4) forward on every image, whatever the channels
