@@ -556,7 +556,12 @@ inline void transformGradient(const float* grad, int N, std::ptrdiff_t rowStride
 template <int m>
 void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   constexpr int a = Wino<m>::a, a2 = a * a;
-  const int C = s.inC, N = s.outC, Cp = roundUp(C, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  // The products' rows are input channels, R at a time: MRD (8 with AVX-512) where it divides C and blocks of
+  // MR would add a third or more of zero rows. 16 channels in blocks of 12 computed 24 rows: with blocks of 8,
+  // 64×64×16→16 takes 0.93 against 1.36 ms on Zen 4; 32 or 64 channels (an eighth more rows) were as fast
+  // or faster in blocks of 12.
+  const int C = s.inC, R = C % MRD == 0 && 3 * (roundUp(C, MR) - C) >= C ? MRD : MR;
+  const int N = s.outC, Cp = roundUp(C, R), Np = roundUp(N, NR), panelCount = Np / NR;
   const int tilesH = (s.outH + m - 1) / m, tilesW = (s.outW + m - 1) / m, tilesPerImage = tilesH * tilesW;
   const int tiles = s.batch * tilesPerImage;
   const int T = std::clamp(32 * 1024 / (a2 * Cp), 16, 128);  // tiles per task
@@ -606,9 +611,11 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
       for (int xi = 0; xi < a2; xi++) {
         for (int q = 0; q < panelCount; q++) {
           const float* panel = D + (static_cast<std::size_t>(xi) * panelCount + q) * T * NR;
-          for (int c0 = 0; c0 < Cp; c0 += MR) {
-            microKernel(V + static_cast<std::size_t>(xi) * T * Cp + c0, 1, Cp, panel, count, tile);
-            for (int i = 0; i < MR; i++) {
+          for (int c0 = 0; c0 < Cp; c0 += R) {
+            const float* v = V + static_cast<std::size_t>(xi) * T * Cp + c0;
+            if (R == MR) microKernel<MR>(v, 1, Cp, panel, count, tile);
+            else microKernel<MRD>(v, 1, Cp, panel, count, tile);
+            for (int i = 0; i < R; i++) {
               v8u* acc = reinterpret_cast<v8u*>(partial + (static_cast<std::size_t>(xi) * Cp + c0 + i) * Np + q * NR);
               if (task == firstTask) {  // the group's partial starts as its first task's sums
                 acc[0] = load(tile + i * NR);
