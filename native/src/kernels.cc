@@ -19,9 +19,6 @@
 #include <memory>
 #include <thread>
 #include <vector>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
 
 namespace crackdiff {
 namespace {
@@ -665,14 +662,7 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
 // and with AVX2 code) Winograd's fewer products win on smaller images than where they are not (see below).
 bool fullRateFma() {
 #if defined(__AVX512F__) && defined(__x86_64__) && defined(__GNUC__)
-  static const bool full = [] {
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return true;
-    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return true;
-    const unsigned base = (eax >> 8) & 0xf, family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
-    return !(amd && family == 0x19);
-  }();
+  static const bool full = !__builtin_cpu_is("amdfam19h");
   return full;
 #else
   return false;
