@@ -656,36 +656,53 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   if (db) sumGroups(biasPartials.data(), groups, N, db);
 }
 
-// Whether the kernels' FMAs run at full rate on this CPU's widest vectors: with AVX-512, except on Zen 4
-// (AMD family 19h), which executes each 512-bit instruction as two 256-bit halves (so do some other CPUs,
-// which this does not tell apart). The direct convolution is all FMAs, so where they are at half rate (there,
-// and with AVX2 code) Winograd's fewer products win on smaller images than where they are not (see below).
-bool fullRateFma() {
-#if defined(__AVX512F__) && defined(__x86_64__) && defined(__GNUC__)
-  static const bool full = !__builtin_cpu_is("amdfam19h");
-  return full;
+// The CPUs whose best convolution algorithms were measured apart (conv3x3Tile): Intel; AMD with AVX-512 code
+// and 512-bit FMAs at full rate (Zen 5); and AMD executing each 512-bit instruction as two 256-bit halves
+// (Zen 4: family 19h), or running AVX2 code.
+enum class Cpu { kIntel, kAmdFullRate, kAmdHalfRate };
+
+Cpu cpu() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const Cpu which = __builtin_cpu_is("intel") ? Cpu::kIntel
+#if defined(__AVX512F__)
+                           : !__builtin_cpu_is("amdfam19h") ? Cpu::kAmdFullRate
+#endif
+                                                            : Cpu::kAmdHalfRate;
+  return which;
 #else
-  return false;
+  return Cpu::kAmdHalfRate;
 #endif
 }
 
-// The Winograd tile of a forward convolution (an input gradient is one too) or a filter gradient: F(4×4, 3×3)
-// or F(2×2, 3×3). Measured, per convolution:
-// - at full-rate FMAs, F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in
-//   L2 and the images are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images
-//   with 32 and 64 channels 1.6× slower);
-// - at half rate (Zen 4, AVX-512 or AVX2 code), F(4×4) forward on every image, whatever the channels
+// The algorithm of a 3×3 stride-1 forward convolution (an input gradient is one too) or filter gradient:
+// Winograd's F(4×4, 3×3) or F(2×2, 3×3) (4 or 2), or, forward only, the direct kernel (0). The fastest of
+// the three, measured per CPU on every teacher convolution (warm, 2 threads):
+// - Intel (Emerald Rapids, AVX-512 and AVX2 code alike): F(4×4), but F(2×2) forward on 8×8 images
+//   (8×8×64→64: 0.31 against 0.34 ms with AVX-512, 0.39 against 0.45 with AVX2; direct 0.58 and 0.75);
+//   F(4×4) won the filter gradient at every size (16×16×64→64: 1.32 against 1.53 ms; 32×32×96→32: 3.2
+//   against 4.0), and forward on 16×16 (0.93 against 1.29 ms) and 32×32×96→32 (2.4 against 3.2 ms).
+// - AMD at full rate (Zen 5): the direct kernel forward on 8×8 images (8×8×64→64: 0.25 against 0.45 ms);
+//   else F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
+//   are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images with 32 and 64
+//   channels 1.6× slower), F(2×2) elsewhere.
+// - AMD at half rate (Zen 4, AVX-512 or AVX2 code): F(4×4) forward on every image, whatever the channels
 //   (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a 1.2 MB
-//   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8×64→128: 0.45 against 0.47 and 0.41 against
-//   0.44 ms), and the filter gradient as at full rate (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on
-//   32→64 with AVX2, 1.23 against 0.96 with AVX-512).
+//   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with AVX-512), the
+//   filter gradient as at full rate (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on 32→64 with AVX2,
+//   1.23 against 0.96 with AVX-512).
 #ifndef CRACKDIFF_WINO_M
-inline int winogradTile(const ConvShape& s, bool forward) {
-  if (forward && !fullRateFma()) return 4;
-  return s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32 ? 4 : 2;
+inline int conv3x3Tile(const ConvShape& s, bool forward) {
+  const bool small = s.outH * s.outW <= 8 * 8;
+  const bool amdF4 = s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32;
+  switch (cpu()) {
+    case Cpu::kIntel: return forward && small ? 2 : 4;
+    case Cpu::kAmdFullRate: return forward && small ? 0 : amdF4 ? 4 : 2;
+    case Cpu::kAmdHalfRate: return forward || amdF4 ? 4 : 2;
+  }
+  return 4;
 }
 #else
-inline int winogradTile(const ConvShape&, bool) { return CRACKDIFF_WINO_M; }
+inline int conv3x3Tile(const ConvShape&, bool) { return CRACKDIFF_WINO_M; }
 #endif
 
 // sums[n] += Σ_r rows[r·N + n] for r < count. Few channels go G rows at a time, as one run of G·N
@@ -978,11 +995,11 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
 void conv2d(const ConvShape& s, const float* x, const float* w, const float* bias, bool biasPerImage, bool relu,
             const Addend& add, float* y) {
   const Epilogue e(s, bias, biasPerImage, relu, add);
-  // On 8×8 images the direct kernel is faster forward at full-rate FMAs (Zen 5, 8×8×64→64: 0.25 against
-  // 0.45 ms), not at half rate (Zen 4: 0.39 against 0.22 ms with AVX-512, 0.58 against 0.24 with AVX2).
-  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow &&
-      (s.outH * s.outW > 8 * 8 || !fullRateFma()))
-    return winogradTile(s, true) == 4 ? conv2dWinograd<4>(s, x, w, e, y) : conv2dWinograd<2>(s, x, w, e, y);
+  if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC > kNarrow) {
+    const int tile = conv3x3Tile(s, true);
+    if (tile == 4) return conv2dWinograd<4>(s, x, w, e, y);
+    if (tile == 2) return conv2dWinograd<2>(s, x, w, e, y);
+  }
   conv2dDirect(s, x, w, e, y);
 }
 
@@ -992,7 +1009,7 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
-    return winogradTile(s, false) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
+    return conv3x3Tile(s, false) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
                                                     : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
   if (s.inC <= 4 && s.kH * s.kW * s.inC <= kShallowK && s.outC > kNarrow) return conv2dBackpropFilterShallow(s, x, dy, dw, db);
   conv2dBackpropFilterIm2col(s, x, dy, dw, db);
