@@ -658,7 +658,7 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
 
 // The CPUs whose best convolution algorithms were measured apart (conv3x3Tile): Intel; AMD with AVX-512 code
 // and 512-bit FMAs at full rate (Zen 5); and AMD executing each 512-bit instruction as two 256-bit halves
-// (Zen 4: family 19h), or running AVX2 code.
+// (Zen 4: family 19h) or running AVX2 code, which is also the choice for any other CPU.
 enum class Cpu { kIntel, kAmdFullRate, kAmdHalfRate };
 
 Cpu cpu() {
@@ -1010,7 +1010,7 @@ void conv2d(const ConvShape& s, const float* x, const float* w, const float* bia
 void conv2dBackpropFilter(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   if (s.kH == 3 && s.kW == 3 && s.strideH == 1 && s.strideW == 1 && s.inC % 8 == 0 && s.outC % 8 == 0)
     return conv3x3Tile(s, false) == 4 ? conv2dBackpropFilterWinograd<4>(s, x, dy, dw, db)
-                                                    : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
+                                      : conv2dBackpropFilterWinograd<2>(s, x, dy, dw, db);
   if (s.inC <= 4 && s.kH * s.kW * s.inC <= kShallowK && s.outC > kNarrow) return conv2dBackpropFilterShallow(s, x, dy, dw, db);
   conv2dBackpropFilterIm2col(s, x, dy, dw, db);
 }
