@@ -336,39 +336,6 @@ struct Epilogue {
   }
 };
 
-// Winograd's F(m×m, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each m×m block of outputs
-// ("tile") from its α×α input window d (α = m + 2) as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, summed over the input
-// channels — α² products per tile and channel pair instead of 9m². The sum over channels is, for each of
-// the α² positions ξ of the transformed tile, a matrix product of the tiles' transformed inputs V[ξ]
-// (tiles × inC) with the transformed filter U[ξ] (inC × outC), run by the same micro-kernel on MR tiles.
-// Tiles are numbered across the batch (image, tile row, tile column), so small images fill whole blocks.
-// Every output is one fixed sequence of operations whichever thread computes it. m = 2 (16 products per
-// 4 outputs) or m = 4 (36 per 16: fewer, with larger transforms and a filter 36/16 as large).
-template <int m>
-struct Wino;
-template <>
-struct Wino<2> {
-  static constexpr int a = 4;
-  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-  static constexpr float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-  static constexpr float A[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
-};
-template <>
-struct Wino<4> {
-  static constexpr int a = 6;
-  static constexpr float BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-                                     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
-  static constexpr float G[6][3] = {{1.0f / 4, 0, 0},
-                                    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                    {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                    {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                    {0, 0, 1}};
-  static constexpr float AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
-  static constexpr float A[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {0, 0, 0, 1}};
-};
-
 // out[r·os] = Σ_k mx[r][k] · in[k·is] for a constant matrix: unrolled, so zero terms drop out and ±1 need
 // no multiplication.
 template <int R, int K, class V>
@@ -390,6 +357,78 @@ inline void applyMatrix(const float (&mx)[R][K], const V* in, int is, V* out, in
   }
 }
 
+// Winograd's F(m×m, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each m×m block of outputs
+// ("tile") from its α×α input window d (α = m + 2) as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, summed over the input
+// channels — α² products per tile and channel pair instead of 9m². The sum over channels is, for each of
+// the α² positions ξ of the transformed tile, a matrix product of the tiles' transformed inputs V[ξ]
+// (tiles × inC) with the transformed filter U[ξ] (inC × outC), run by the same micro-kernel on MR tiles.
+// Tiles are numbered across the batch (image, tile row, tile column), so small images fill whole blocks.
+// Every output is one fixed sequence of operations whichever thread computes it. m = 2 (16 products per
+// 4 outputs) or m = 4 (36 per 16: fewer, with larger transforms and a filter 36/16 as large).
+// Each struct's inputRows, outputRows and gradientRows apply Bᵀ, Aᵀ and A to one column (or row) of a
+// tile, in at stride is, out at stride os.
+template <int m>
+struct Wino;
+template <>
+struct Wino<2> {
+  static constexpr int a = 4;
+  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr float A[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
+  template <class V>
+  static void inputRows(const V* in, int is, V* out, int os) { applyMatrix(BT, in, is, out, os); }
+  template <class V>
+  static void outputRows(const V* in, int is, V* out, int os) { applyMatrix(AT, in, is, out, os); }
+  template <class V>
+  static void gradientRows(const V* in, int is, V* out, int os) { applyMatrix(A, in, is, out, os); }
+};
+// F(4×4)'s rows share terms (as in NNPACK and oneDNN): Bᵀ in 12 operations where its nonzero entries take
+// 22, Aᵀ in 10 instead of 14, A in 8 instead of 12.
+template <>
+struct Wino<4> {
+  static constexpr int a = 6;
+  static constexpr float BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+  static constexpr float G[6][3] = {{1.0f / 4, 0, 0},
+                                    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                    {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                    {0, 0, 1}};
+  static constexpr float AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+  static constexpr float A[6][4] = {{1, 0, 0, 0}, {1, 1, 1, 1}, {1, -1, 1, -1}, {1, 2, 4, 8}, {1, -2, 4, -8}, {0, 0, 0, 1}};
+  template <class V>
+  static void inputRows(const V* d, int is, V* out, int os) {
+    const V d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is], d4 = d[4 * is], d5 = d[5 * is];
+    const V p = d4 - 4.0f * d2, q = d3 - 4.0f * d1, u = d4 - d2, w = d3 - d1;
+    out[0] = d4 + 4.0f * d0 - 5.0f * d2;
+    out[os] = p + q;
+    out[2 * os] = p - q;
+    out[3 * os] = u + 2.0f * w;
+    out[4 * os] = u - 2.0f * w;
+    out[5 * os] = d5 + 4.0f * d1 - 5.0f * d3;
+  }
+  template <class V>
+  static void outputRows(const V* in, int is, V* out, int os) {
+    const V s12 = in[is] + in[2 * is], d12 = in[is] - in[2 * is], s34 = in[3 * is] + in[4 * is], d34 = in[3 * is] - in[4 * is];
+    out[0] = in[0] + s12 + s34;
+    out[os] = d12 + 2.0f * d34;
+    out[2 * os] = s12 + 4.0f * s34;
+    out[3 * os] = d12 + 8.0f * d34 + in[5 * is];
+  }
+  template <class V>
+  static void gradientRows(const V* g, int is, V* out, int os) {
+    const V p = g[0] + g[2 * is], q = g[is] + g[3 * is], p4 = g[0] + 4.0f * g[2 * is], q4 = g[is] + 4.0f * g[3 * is];
+    out[0] = g[0];
+    out[os] = p + q;
+    out[2 * os] = p - q;
+    out[3 * os] = p4 + 2.0f * q4;
+    out[4 * os] = p4 - 2.0f * q4;
+    out[5 * os] = g[3 * is];
+  }
+};
+
 // Bᵀ d B for the α×α window of one image at (ih0, iw0) (zeros outside it), L channels at a time: the
 // inC values of position ξ go to out + ξ·stride. `inside`: the whole window is in the image.
 template <int m, bool inside, int L>
@@ -404,15 +443,25 @@ inline void winogradInput(const ConvShape& s, const float* image, int ih0, int i
       ok[r][col] = inside || (ih0 + r >= 0 && ih0 + r < s.inH && iw0 + col >= 0 && iw0 + col < s.inW);
   typedef Lanes<L> V;
   const typename V::type zero = {};
+  // Bᵀ d column by column as d is loaded, then (Bᵀ d) B row by row as it is stored, every loop unrolled, so
+  // the window and its transform are never all live at once (F(4×4)'s 36 values each outgrow the registers).
+  // With the loops GCC left rolled, every value went through the stack: forward passes took 5–20 % longer.
   for (int c = 0; c < C; c += L) {
-    typename V::type d[a][a], t[a][a], v[a][a];
-    for (int r = 0; r < a; r++)
-      for (int col = 0; col < a; col++)
-        d[r][col] = inside || ok[r][col] ? V::load(image + base + r * rowStride + col * C + c) : zero;
-    for (int col = 0; col < a; col++) applyMatrix(Wino<m>::BT, &d[0][col], a, &t[0][col], a);  // Bᵀ d
-    for (int r = 0; r < a; r++) applyMatrix(Wino<m>::BT, &t[r][0], 1, &v[r][0], 1);            // (Bᵀ d) B
-    for (int r = 0; r < a; r++)
-      for (int col = 0; col < a; col++) V::store(out + (r * a + col) * stride + c, v[r][col]);
+    typename V::type t[a][a];
+#pragma GCC unroll 6
+    for (int col = 0; col < a; col++) {
+      typename V::type d[a];
+#pragma GCC unroll 6
+      for (int r = 0; r < a; r++) d[r] = inside || ok[r][col] ? V::load(image + base + r * rowStride + col * C + c) : zero;
+      Wino<m>::inputRows(d, 1, &t[0][col], a);
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < a; r++) {
+      typename V::type v[a];
+      Wino<m>::inputRows(&t[r][0], 1, v, 1);
+#pragma GCC unroll 6
+      for (int col = 0; col < a; col++) V::store(out + (r * a + col) * stride + c, v[col]);
+    }
   }
 }
 
@@ -489,14 +538,22 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
         float out[m][m][NR];
         for (int h = 0; h < NR; h += kWideLanes) {
           typedef Lanes<kWideLanes> L;
-          typename L::type mm[a][a], sr[m][a], o[m][m];
-          for (int xi = 0; xi < a2; xi++) mm[xi / a][xi % a] = L::load(M + (xi * MR + i) * NR + h);
-          for (int col = 0; col < a; col++) applyMatrix(Wino<m>::AT, &mm[0][col], a, &sr[0][col], a);  // Aᵀ M
-          for (int r = 0; r < m; r++) applyMatrix(Wino<m>::AT, &sr[r][0], 1, &o[r][0], 1);             // (Aᵀ M) A
+          typename L::type sr[m][a];  // Aᵀ M, column by column as M is loaded (as in winogradInput)
+#pragma GCC unroll 6
+          for (int col = 0; col < a; col++) {
+            typename L::type mm[a];
+#pragma GCC unroll 6
+            for (int r = 0; r < a; r++) mm[r] = L::load(M + ((r * a + col) * MR + i) * NR + h);
+            Wino<m>::outputRows(mm, 1, &sr[0][col], a);
+          }
           const typename L::type bv = L::load(e.bias(b) + q * NR + h), zero = {};
-          for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+          for (int r = 0; r < m; r++) {
+            typename L::type o[m];
+            Wino<m>::outputRows(&sr[r][0], 1, o, 1);  // (Aᵀ M) A
+#pragma GCC unroll 4
             for (int col = 0; col < m; col++) {
-              typename L::type v = o[r][col] + bv;
+              typename L::type v = o[col] + bv;
               if (e.relu) v = v > zero ? v : zero;
               const std::size_t at = (static_cast<std::size_t>(r) * s.outW + col) * N + h;
               if (e.adds()) v += L::load(extra[r][col] + h);
@@ -506,6 +563,7 @@ void conv2dWinograd(const ConvShape& s, const float* x, const float* w, const Ep
                 L::store(out[r][col] + h, v);
               }
             }
+          }
         }
         if (full) continue;
         for (int r = 0; r < rows; r++)
@@ -530,20 +588,27 @@ inline void transformGradient(const float* grad, int N, std::ptrdiff_t rowStride
                               float* out, std::ptrdiff_t stride, float* bias) {
   constexpr int a = Wino<m>::a;
   typedef Lanes<L> V;
-  typename V::type g[m][m], e[a][m], dm[a][a];
+  typename V::type e[a][m];  // A dY, column by column as dY is loaded (as in winogradInput)
   const typename V::type zero = {};
-  for (int r = 0; r < m; r++)
-    for (int col = 0; col < m; col++) g[r][col] = r < rows && col < cols ? V::load(grad + r * rowStride + col * N + n) : zero;
-  if (bias) {
-    typename V::type sum = V::load(bias + n);
-    for (int r = 0; r < m; r++)
-      for (int col = 0; col < m; col++) sum += g[r][col];
-    V::store(bias + n, sum);
+  typename V::type sum = bias ? V::load(bias + n) : zero;
+#pragma GCC unroll 4
+  for (int col = 0; col < m; col++) {
+    typename V::type g[m];
+#pragma GCC unroll 4
+    for (int r = 0; r < m; r++) {
+      g[r] = r < rows && col < cols ? V::load(grad + r * rowStride + col * N + n) : zero;
+      if (bias) sum += g[r];
+    }
+    Wino<m>::gradientRows(g, 1, &e[0][col], m);
   }
-  for (int col = 0; col < m; col++) applyMatrix(Wino<m>::A, &g[0][col], m, &e[0][col], m);  // A dY
-  for (int r = 0; r < a; r++) applyMatrix(Wino<m>::A, &e[r][0], 1, &dm[r][0], 1);          // (A dY) Aᵀ
-  for (int r = 0; r < a; r++)
-    for (int col = 0; col < a; col++) V::store(out + (r * a + col) * stride, dm[r][col]);
+  if (bias) V::store(bias + n, sum);
+#pragma GCC unroll 6
+  for (int r = 0; r < a; r++) {
+    typename V::type dm[a];
+    Wino<m>::gradientRows(&e[r][0], 1, dm, 1);  // (A dY) Aᵀ
+#pragma GCC unroll 6
+    for (int col = 0; col < a; col++) V::store(out + (r * a + col) * stride, dm[col]);
+  }
 }
 
 // The filter gradient of conv2dWinograd's convolution: with y's tiles Aᵀ[(G g Gᵀ) ⊙ V]A, the gradient of
@@ -685,11 +750,12 @@ Cpu cpu() {
 //   else F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
 //   are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images with 32 and 64
 //   channels 1.6× slower), F(2×2) elsewhere.
-// - AMD at half rate (Zen 4, AVX-512 or AVX2 code): F(4×4) forward on every image, whatever the channels
-//   (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a 1.2 MB
-//   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with AVX-512), the
-//   filter gradient as at full rate (F(4×4) at 16×16 was mixed: 0.55 against 0.61 ms on 32→64 with AVX2,
-//   1.23 against 0.96 with AVX-512).
+// - AMD at half rate (Zen 4, AVX-512 or AVX2 code): F(4×4) everywhere. Forward on every image, whatever the
+//   channels (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a
+//   1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with
+//   AVX-512). Filter gradients too since F(4×4)'s transforms share terms (Wino<4>): 8–55 % less time than
+//   F(2×2) at every teacher shape, AVX-512 and AVX2 code alike (16×16×64→64: 0.97 against 1.12 ms; 8×8×64→64
+//   0.32 against 0.37; 32×32×96→32 3.8 against 4.8), where before it was mixed at 16×16.
 #ifndef CRACKDIFF_WINO_M
 inline int conv3x3Tile(const ConvShape& s, bool forward) {
   const bool small = s.outH * s.outW <= 8 * 8;
@@ -697,7 +763,7 @@ inline int conv3x3Tile(const ConvShape& s, bool forward) {
   switch (cpu()) {
     case Cpu::kIntel: return forward && small ? 2 : 4;
     case Cpu::kAmdFullRate: return forward && small ? 0 : amdF4 ? 4 : 2;
-    case Cpu::kAmdHalfRate: return forward || amdF4 ? 4 : 2;
+    case Cpu::kAmdHalfRate: return 4;
   }
   return 4;
 }
