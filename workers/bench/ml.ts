@@ -22,14 +22,16 @@
  *                     and workers/bench/teacher_unet.py, the teacher's net and trainDdpm step in PyTorch
  *                     (same shapes, 597,329 parameters): torch_teacher_train and teacher_fraction_of_torch
  *                     (teacher_train's img/s ÷ PyTorch's); --torch-device cuda runs both on the GPU instead.
- *                     Ours and PyTorch's alternate network by network, --pairs N times (3): each ratio is
- *                     the median over the pairs (fraction_of_torch_pairs has each), each img/s the median
- *                     of the pairs' medians
+ *                     Ours and PyTorch's take turns round by round (each of our timed rounds, then the
+ *                     same round of PyTorch's), --pairs N times (3) in all: a pair's ratio is the median
+ *                     of its rounds' ratios (fraction_of_torch_pairs has each), each ratio the median over
+ *                     the pairs, each img/s the median of the pairs' medians
  * Plus `heal` (workers/bench/heal.ts: DDIM and DDPM healing) and `students` (workers/bench/students.ts): each
  * student's and the autoencoder's speed, default image score included, and speed-up over that healing.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, type Args, type Command } from "../cli/args";
 import { initBackend, type BackendInfo } from "../ml/backend";
@@ -89,21 +91,31 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/**
+ * Lets a PyTorch counterpart run its next warm-up or timed round (see torchRunner), resolving when it has:
+ * called after our warm-up and after each of our rounds, outside their timing.
+ */
+export type TakeTurn = () => Promise<void>;
+
 /** Images/s of each timed round; `step` must finish its work before it resolves. */
-async function roundsPerSecond(step: () => Promise<void>, { warmup, rounds, steps }: Timing, label: string) {
+async function roundsPerSecond(
+  step: () => Promise<void>, { warmup, rounds, steps }: Timing, label: string, partner?: TakeTurn,
+) {
   for (let i = 0; i < warmup; i++) await step();
+  await partner?.();
   const rates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const started = performance.now();
     for (let i = 0; i < steps; i++) await step();
     rates.push((BATCH * steps) / ((performance.now() - started) / 1000));
     console.error(`  ${label} round ${r + 1}/${rounds}: ${rates[r]!.toFixed(2)} img/s`);
+    await partner?.();
   }
   return rates;
 }
 
 /** Trains and runs the reference UNet on the current backend. */
-export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResult> {
+export async function benchReferenceUnet(timing: Timing, partner?: TakeTurn): Promise<ReferenceResult> {
   const model = buildReferenceUnet();
   const optimizer = adam(1e-3);
   const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 1);
@@ -123,8 +135,8 @@ export async function benchReferenceUnet(timing: Timing): Promise<ReferenceResul
     out.dispose();
   };
   try {
-    const train = await roundsPerSecond(trainStep, timing, `${tf.getBackend()} train`);
-    const infer = await roundsPerSecond(inferStep, timing, `${tf.getBackend()} infer`);
+    const train = await roundsPerSecond(trainStep, timing, `${tf.getBackend()} train`, partner);
+    const infer = await roundsPerSecond(inferStep, timing, `${tf.getBackend()} infer`, partner);
     return {
       train_img_per_s: median(train),
       infer_img_per_s: median(infer),
@@ -151,38 +163,54 @@ export interface TeacherTrainResult {
 }
 
 /** Training throughput of the default teacher: trainDdpm's own steps (optimizer, clipping, EMA included). */
-export async function benchTeacherTrain({ warmup, rounds, steps }: Timing): Promise<TeacherTrainResult> {
+export async function benchTeacherTrain(
+  { warmup, rounds, steps }: Timing, partner?: TakeTurn,
+): Promise<TeacherTrainResult> {
   const net = new UNet(defaultUNetConfig, 0);
   const images = Array.from({ length: 32 }, (_, i) =>
     Float32Array.from({ length: SIZE * SIZE }, (_, k) => 0.5 + 0.3 * Math.sin(k * 0.37 + i)),
   );
   const batch = defaultTrainOptions.batch;
-  const ends: number[] = []; // when each step (and its hook) finished
+  const rates: number[] = [];
   try {
-    const started = performance.now();
+    if (warmup === 0) await partner?.();
+    let roundStarted = performance.now();
+    // After the warm-up and after each round, within the step's hook: the partner's turn, then the next round.
+    const onStep = async ({ step }: { step: number }) => {
+      if (step < warmup || (step - warmup) % steps !== 0) return;
+      if (step > warmup) {
+        rates.push((batch * steps) / ((performance.now() - roundStarted) / 1000));
+        console.error(`  teacher train round ${rates.length}/${rounds}: ${rates.at(-1)!.toFixed(2)} img/s`);
+      }
+      await partner?.();
+      roundStarted = performance.now();
+    };
     const result = await trainDdpm(net, makeSchedule("linear"), images, SIZE, {
       ...defaultTrainOptions,
       iters: warmup + rounds * steps,
-    }, { onStep: () => void ends.push(performance.now()) });
+    }, { onStep });
     result.ema.dispose();
-    const at = (step: number) => (step === 0 ? started : ends[step - 1]!);
-    const rates = Array.from({ length: rounds }, (_, r) => {
-      const first = warmup + r * steps;
-      return (batch * steps) / ((at(first + steps) - at(first)) / 1000);
-    });
-    rates.forEach((rate, r) => console.error(`  teacher train round ${r + 1}/${rounds}: ${rate.toFixed(2)} img/s`));
     return { train_img_per_s: median(rates), train_rounds: rates, batch, size: SIZE, params: net.parameterCount };
   } finally {
     net.dispose();
   }
 }
 
+/** A PyTorch counterpart taking turns with us, and its JSON once it has run every round. */
+interface TorchPartner {
+  turn: TakeTurn;
+  /** Its JSON, or null (with a note) when it failed. */
+  result(): Promise<Record<string, unknown> | null>;
+}
+
 /**
- * Runs one of the PyTorch counterparts on this CPU (reference_unet.py: the reference UNet; teacher_unet.py:
- * the teacher's trainDdpm step) and returns its JSON, or null with a note when it fails or no python3 here
- * can import torch.
+ * Starts one of the PyTorch counterparts on this CPU (reference_unet.py: the reference UNet; teacher_unet.py:
+ * the teacher's trainDdpm step) with --lockstep, resolving once it is set up (or has failed, its turns then
+ * passing at once); null when no python3 here can import torch. Each of its rounds runs right after ours,
+ * the two never at once: the host's speed drifts by ±15 % within minutes, and a pair seconds apart shares
+ * the drift.
  */
-function torchRunner(args: Args, timing: Timing, notes: string[]): (script: string) => Record<string, unknown> | null {
+function torchRunner(args: Args, timing: Timing, notes: string[]): ((script: string) => Promise<TorchPartner>) | null {
   // Debian's python3-torch lives in the system interpreter, which a pyenv python3 on PATH can hide.
   const candidates = args.has("python") ? [args.required("python")] : ["python3", "/usr/bin/python3"];
   const python = candidates.find(
@@ -190,25 +218,49 @@ function torchRunner(args: Args, timing: Timing, notes: string[]): (script: stri
   );
   if (!python) {
     notes.push(`no python3 that can import torch (tried ${candidates.join(", ")})`);
-    return () => null;
+    return null;
   }
   const threads = String(args.number("torch-threads", 2));
   const device = args.choice("torch-device", ["cpu", "cuda"] as const, "cpu");
   const timingArgs = (["warmup", "rounds", "steps"] as const).flatMap((k) => [`--${k}`, String(timing[k])]);
-  return (name) => {
+  return async (name) => {
     const script = path.join(__dirname, name);
-    console.error(`${name} on PyTorch (${python}, ${device}, ${threads} threads)…`);
-    const run = spawnSync(python, [script, "--threads", threads, "--device", device, ...timingArgs], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      timeout: 30 * 60_000,
+    console.error(`${name} on PyTorch (${python}, ${device}, ${threads} threads), round by round with ours…`);
+    const child = spawn(python, [script, "--threads", threads, "--device", device, ...timingArgs, "--lockstep"], {
+      stdio: ["pipe", "pipe", "inherit"],
     });
-    const line = run.stdout?.trim().split("\n").pop();
-    if (run.status !== 0 || !line) {
-      notes.push(`${script} failed (exit ${run.status})`);
-      return null;
-    }
-    return JSON.parse(line) as Record<string, unknown>;
+    const timeout = setTimeout(() => child.kill(), 30 * 60_000).unref();
+    const exited = new Promise<number | null>((resolve) => {
+      child.on("close", (code) => resolve(code));
+      child.on("error", () => resolve(null));
+    });
+    const lines = createInterface({ input: child.stdout });
+    const iterator = lines[Symbol.asyncIterator]();
+    const nextLine = async () => {
+      const next = await iterator.next();
+      return next.done ? null : (next.value as string);
+    };
+    let last: string | null = null;
+    let alive = (await nextLine()) === "ready";
+    child.stdin.on("error", () => {}); // it may exit before reading what we write; exited tells
+    return {
+      turn: async () => {
+        if (!alive) return;
+        child.stdin.write("go\n");
+        alive = (last = await nextLine()) !== null;
+      },
+      result: async () => {
+        child.stdin.end();
+        for (let line; (line = await nextLine()) !== null; ) last = line;
+        const code = await exited;
+        clearTimeout(timeout);
+        if (code !== 0 || !last?.startsWith("{")) {
+          notes.push(`${script} failed (exit ${code})`);
+          return null;
+        }
+        return JSON.parse(last) as Record<string, unknown>;
+      },
+    };
   };
 }
 
@@ -239,8 +291,7 @@ export default (async (args) => {
     if (!Number.isInteger(v) || v < least) throw new UsageError(`--unet-${k} must be a whole number ≥ ${least}`);
   }
   const info: BackendInfo = await initBackend();
-  // With PyTorch, each of its timings runs right after ours on the same network, `--pairs` times: the host's
-  // speed drifts by ±15 % over minutes, and a pair timed back to back shares the drift.
+  // With PyTorch, each network is timed in turns with its counterpart (torchRunner), `--pairs` times.
   const compareTorch = args.has("compare-torch");
   const pairs = args.number("pairs", compareTorch ? 3 : 1);
   if (!Number.isInteger(pairs) || pairs < 1) throw new UsageError("--pairs must be a whole number ≥ 1");
@@ -250,11 +301,13 @@ export default (async (args) => {
   for (let p = 1; p <= pairs; p++) {
     const of = pairs > 1 ? ` (${p}/${pairs})` : "";
     console.error(`reference UNet on ${info.backend} (${info.device})${of}…`);
-    const reference = await benchReferenceUnet(timing);
-    const torchReference = torch?.("reference_unet.py") ?? null;
+    const torchRef = await torch?.("reference_unet.py");
+    const reference = await benchReferenceUnet(timing, torchRef?.turn);
+    const torchReference = (await torchRef?.result()) ?? null;
     console.error(`teacher training${of}…`);
-    const teacher = await benchTeacherTrain(timing);
-    const torchTeacher = torch?.("teacher_unet.py") ?? null;
+    const torchTeach = await torch?.("teacher_unet.py");
+    const teacher = await benchTeacherTrain(timing, torchTeach?.turn);
+    const torchTeacher = (await torchTeach?.result()) ?? null;
     runs.push({ reference, teacher, torchReference, torchTeacher });
   }
   const reference = mergeTimings(runs.map((r) => r.reference));
@@ -262,11 +315,13 @@ export default (async (args) => {
   const torchRuns = runs.filter((r) => r.torchReference && r.torchTeacher);
   const torchReference = torchRuns.length ? mergeTimings(torchRuns.map((r) => r.torchReference!)) : null;
   const torchTeacher = torchRuns.length ? mergeTimings(torchRuns.map((r) => r.torchTeacher!)) : null;
-  // Ours ÷ PyTorch's img/s within each pair, then the median over the pairs.
+  // Ours ÷ PyTorch's img/s round by round (each pair of rounds ran back to back), the median over a run's
+  // rounds, then over the runs.
+  const roundRatios = (ours: number[], theirs: unknown) => median(ours.map((x, i) => x / (theirs as number[])[i]!));
   const pairRatios = torchRuns.map((r) => ({
-    train: r.reference.train_img_per_s / (r.torchReference!.train_img_per_s as number),
-    infer: r.reference.infer_img_per_s / (r.torchReference!.infer_img_per_s as number),
-    teacher: r.teacher.train_img_per_s / (r.torchTeacher!.train_img_per_s as number),
+    train: roundRatios(r.reference.train_rounds, r.torchReference!.train_rounds),
+    infer: roundRatios(r.reference.infer_rounds, r.torchReference!.infer_rounds),
+    teacher: roundRatios(r.teacher.train_rounds, r.torchTeacher!.train_rounds),
   }));
 
   console.error("heal…");

@@ -6,12 +6,14 @@ nearest upsample x2 -> concat with the first conv's output -> conv3x3(16)+ReLU -
 padding; Adam 1e-3; MSE; batch 16; random inputs. Throughput is the median over timed rounds after warm-up.
 
     python3 workers/bench/reference_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3] [--device cpu|cuda]
+                                            [--lockstep]
 
 Prints one JSON line: {"framework", "version", "threads", "device", "train_img_per_s", "infer_img_per_s", ...}.
 """
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -42,20 +44,44 @@ class ReferenceUNet(nn.Module):
         return self.out(h)
 
 
-def rounds_per_s(step, warmup, rounds, steps, device):
+class Turns:
+    """With --lockstep, the `ml` bench (workers/bench/ml.ts) runs each of its rounds right before the same
+    round here, so each pair is timed seconds apart, never at once: this process says "ready" once set up,
+    then waits for a line on stdin before its warm-up and before each timed round, and writes a line when
+    it has finished one. Without it, every turn is at once."""
+
+    def __init__(self, lockstep):
+        self.lockstep = lockstep
+        self.say("ready")
+
+    def say(self, word):
+        if self.lockstep:
+            print(word, flush=True)
+
+    def wait(self):
+        if self.lockstep and not sys.stdin.readline():
+            sys.exit("lockstep: the bench closed stdin")
+
+
+def rounds_per_s(step, warmup, rounds, steps, device, turns):
     """Images per second of each timed round (`steps` calls of `step`), after `warmup` untimed calls."""
     # CUDA runs asynchronously: a round ends when the GPU has finished its work, not when it was queued.
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    turns.wait()
     for _ in range(warmup):
         step()
+    sync()
+    turns.say("warm")
     rates = []
     for _ in range(rounds):
+        turns.wait()
         sync()
         start = time.perf_counter()
         for _ in range(steps):
             step()
         sync()
         rates.append(BATCH * steps / (time.perf_counter() - start))
+        turns.say("round")
     return rates
 
 
@@ -72,6 +98,7 @@ def bench_setup(doc):
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="a torch device: cpu (default) or cuda")
+    parser.add_argument("--lockstep", action="store_true", help="take turns with the bench (see Turns)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -95,8 +122,9 @@ def main():
         with torch.no_grad():
             model(x)
 
-    train = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device)
-    infer = rounds_per_s(infer_step, args.warmup, args.rounds, args.steps, device)
+    turns = Turns(args.lockstep)
+    train = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device, turns)
+    infer = rounds_per_s(infer_step, args.warmup, args.rounds, args.steps, device, turns)
     print(
         json.dumps(
             {

@@ -15,6 +15,7 @@ min(0.995, (1 + n)/(10 + n)), the loss read back every step. Timed as reference_
 median over timed rounds after warm-up steps; NCHW, as there.
 
     python3 workers/bench/teacher_unet.py [--threads 2] [--rounds 5] [--steps 5] [--warmup 3] [--device cpu|cuda]
+                                          [--lockstep]
 
 Prints the parameter count on stderr, then one JSON line: {"framework", "version", "threads", "device",
 "train_img_per_s", "train_rounds", "batch", "size", "params", "final_loss"}.
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from reference_unet import bench_setup, device_name, rounds_per_s  # same folder: the shared timing
+from reference_unet import Turns, bench_setup, device_name, rounds_per_s  # same folder: the shared timing
 
 BATCH = 16
 SIZE = 64
@@ -163,7 +164,7 @@ def main():
             torch._foreach_add_(ema, params, alpha=1 - d)
         state["loss"] = loss.item()  # trainDdpm reads every step's loss back (and checks it is finite)
 
-    rates = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device)
+    rates = rounds_per_s(train_step, args.warmup, args.rounds, args.steps, device, Turns(args.lockstep))
     print(
         json.dumps(
             {
