@@ -628,8 +628,8 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   const int tiles = s.batch * tilesPerImage;
   // Tiles per task: V up to 256 KB, and at least 32, so that each task's products run long enough to be
   // worth adding to its group's partial sums (a2·Cp·Np floats, as large as V for deep layers). Against
-  // 128 KB and 16, on Zen 4 each teacher shape took 3–20 % less time (8×8×128→64 the most), all but two
-  // (up to 9 % more) with AVX2 code.
+  // 128 KB and 16, on Zen 4: up to 19 % less time (8×8×128→64), less at 9 of the teacher's 10 shapes with
+  // AVX-512 code and 7 with AVX2 (the others up to 9 % more); the training step 1–3 % faster.
   const int T = std::clamp(64 * 1024 / (a2 * Cp), 32, 128);
   const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
   const int workers = std::min(threadCount.load(), groups);
@@ -757,7 +757,7 @@ Cpu cpu() {
 // - AMD at half rate (Zen 4, AVX-512 or AVX2 code): F(4×4) everywhere. Forward on every image, whatever the
 //   channels (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a
 //   1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with
-//   AVX-512). Filter gradients too since F(4×4)'s transforms share terms (Wino<4>): 8–55 % less time than
+//   AVX-512). Filter gradients too since F(4×4)'s transforms share terms (Wino<4>): 6–55 % less time than
 //   F(2×2) at every teacher shape, AVX-512 and AVX2 code alike (16×16×64→64: 0.97 against 1.12 ms; 8×8×64→64
 //   0.32 against 0.37; 32×32×96→32 3.8 against 4.8), where before it was mixed at 16×16.
 #ifndef CRACKDIFF_WINO_M
