@@ -26,6 +26,8 @@
  *                     same round of PyTorch's), --pairs N times (3) in all: a pair's ratio is the median
  *                     of its rounds' ratios (fraction_of_torch_pairs has each), each ratio the median over
  *                     the pairs, each img/s the median of the pairs' medians
+ *   --profile         teacher_profile (workers/bench/profile.ts): one more round of the teacher's steps with
+ *                     every native kernel call timed, per kernel and convolution shape, against the step
  * Plus `heal` (workers/bench/heal.ts: DDIM and DDPM healing) and `students` (workers/bench/students.ts): each
  * student's and the autoencoder's speed, default image score included, and speed-up over that healing.
  */
@@ -41,6 +43,7 @@ import { defaultUNetConfig, UNet } from "../ml/unet";
 import { adam } from "../ml/kernels/adam";
 import { nativeStatus, setNativeKernels } from "../ml/kernels/native";
 import { benchHeal } from "./heal";
+import { formatProfile, kernelProfiler, type StepProfile } from "./profile";
 import { benchStudents } from "./students";
 
 const BATCH = 16;
@@ -92,30 +95,30 @@ const median = (xs: number[]) => {
 };
 
 /**
- * Lets a PyTorch counterpart run its next warm-up or timed round (see torchRunner), resolving when it has:
- * called after our warm-up and after each of our rounds, outside their timing.
+ * Run after the warm-up and after each timed round, outside the timing: a PyTorch counterpart's next warm-up
+ * or round (torchRunner), or the profiler switching its timers (./profile.ts).
  */
-export type TakeTurn = () => Promise<void>;
+export type BetweenRounds = () => Promise<void>;
 
 /** Images/s of each timed round; `step` must finish its work before it resolves. */
 async function roundsPerSecond(
-  step: () => Promise<void>, { warmup, rounds, steps }: Timing, label: string, partner?: TakeTurn,
+  step: () => Promise<void>, { warmup, rounds, steps }: Timing, label: string, between?: BetweenRounds,
 ) {
   for (let i = 0; i < warmup; i++) await step();
-  await partner?.();
+  await between?.();
   const rates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const started = performance.now();
     for (let i = 0; i < steps; i++) await step();
     rates.push((BATCH * steps) / ((performance.now() - started) / 1000));
     console.error(`  ${label} round ${r + 1}/${rounds}: ${rates[r]!.toFixed(2)} img/s`);
-    await partner?.();
+    await between?.();
   }
   return rates;
 }
 
 /** Trains and runs the reference UNet on the current backend. */
-export async function benchReferenceUnet(timing: Timing, partner?: TakeTurn): Promise<ReferenceResult> {
+export async function benchReferenceUnet(timing: Timing, between?: BetweenRounds): Promise<ReferenceResult> {
   const model = buildReferenceUnet();
   const optimizer = adam(1e-3);
   const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, "float32", 1);
@@ -135,8 +138,8 @@ export async function benchReferenceUnet(timing: Timing, partner?: TakeTurn): Pr
     out.dispose();
   };
   try {
-    const train = await roundsPerSecond(trainStep, timing, `${tf.getBackend()} train`, partner);
-    const infer = await roundsPerSecond(inferStep, timing, `${tf.getBackend()} infer`, partner);
+    const train = await roundsPerSecond(trainStep, timing, `${tf.getBackend()} train`, between);
+    const infer = await roundsPerSecond(inferStep, timing, `${tf.getBackend()} infer`, between);
     return {
       train_img_per_s: median(train),
       infer_img_per_s: median(infer),
@@ -164,7 +167,7 @@ export interface TeacherTrainResult {
 
 /** Training throughput of the default teacher: trainDdpm's own steps (optimizer, clipping, EMA included). */
 export async function benchTeacherTrain(
-  { warmup, rounds, steps }: Timing, partner?: TakeTurn,
+  { warmup, rounds, steps }: Timing, between?: BetweenRounds,
 ): Promise<TeacherTrainResult> {
   const net = new UNet(defaultUNetConfig, 0);
   const images = Array.from({ length: 32 }, (_, i) =>
@@ -173,16 +176,16 @@ export async function benchTeacherTrain(
   const batch = defaultTrainOptions.batch;
   const rates: number[] = [];
   try {
-    if (warmup === 0) await partner?.();
+    if (warmup === 0) await between?.();
     let roundStarted = performance.now();
-    // After the warm-up and after each round, within the step's hook: the partner's turn, then the next round.
+    // After the warm-up and after each round, within the step's hook: `between`, then the next round.
     const onStep = async ({ step }: { step: number }) => {
       if (step < warmup || (step - warmup) % steps !== 0) return;
       if (step > warmup) {
         rates.push((batch * steps) / ((performance.now() - roundStarted) / 1000));
         console.error(`  teacher train round ${rates.length}/${rounds}: ${rates.at(-1)!.toFixed(2)} img/s`);
       }
-      await partner?.();
+      await between?.();
       roundStarted = performance.now();
     };
     const result = await trainDdpm(net, makeSchedule("linear"), images, SIZE, {
@@ -198,7 +201,8 @@ export async function benchTeacherTrain(
 
 /** A PyTorch counterpart taking turns with us, and its JSON once it has run every round. */
 interface TorchPartner {
-  turn: TakeTurn;
+  /** Lets it run its next warm-up or timed round, resolving when it has (at once if it has failed). */
+  turn: BetweenRounds;
   /** Its JSON, or null (with a note) when it failed. */
   result(): Promise<Record<string, unknown> | null>;
 }
@@ -324,6 +328,16 @@ export default (async (args) => {
     teacher: roundRatios(r.teacher.train_rounds, r.torchTeacher!.train_rounds),
   }));
 
+  let teacherProfile: StepProfile | null = null;
+  const profiler = args.has("profile") ? kernelProfiler() : null;
+  if (profiler) {
+    console.error("teacher training, native kernels timed…");
+    const steps = timing.rounds * timing.steps;
+    const profiled = await benchTeacherTrain({ warmup: timing.warmup, rounds: 1, steps }, profiler.toggle);
+    teacherProfile = profiler.finish(steps, (profiled.batch * 1000) / profiled.train_img_per_s);
+    console.error(formatProfile(teacherProfile));
+  }
+
   console.error("heal…");
   const heal = await benchHeal(args);
   console.error("students…");
@@ -359,6 +373,7 @@ export default (async (args) => {
     device: info.device,
     reference_unet: reference,
     teacher_train: teacherTrain,
+    teacher_profile: teacherProfile,
     heal,
     students,
     wasm_kernels_reference_unet: wasmOnly,
