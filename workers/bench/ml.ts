@@ -336,6 +336,8 @@ export default (async (args) => {
     const profiled = await benchTeacherTrain({ warmup: timing.warmup, rounds: 1, steps }, profiler.toggle);
     teacherProfile = profiler.finish(steps, (profiled.batch * 1000) / profiled.train_img_per_s);
     console.error(formatProfile(teacherProfile));
+  } else if (args.has("profile")) {
+    console.error(`--profile: nothing to time, the native kernels are not active (${nativeStatus().reason})`);
   }
 
   console.error("heal…");
