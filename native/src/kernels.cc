@@ -202,6 +202,22 @@ constexpr int kWideLanes = 16;
 #else
 constexpr int kWideLanes = 8;
 #endif
+// Keeps v in a register from here on, where it fits one: GCC otherwise folds a vector's load into each FMA
+// that uses it, loading it again for every one (the 1×1 skip conv's filter rows: twice the loads).
+template <class V>
+inline void inRegister(V& v) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  constexpr std::size_t registerBytes =
+#if defined(__AVX512F__)
+      64;
+#elif defined(__AVX__)
+      32;
+#else
+      16;
+#endif
+  if constexpr (sizeof(V) <= registerBytes) __asm__("" : "+v"(v));
+#endif
+}
 // The widest lane count that divides n.
 inline int lanesFor(int n) { return n % kWideLanes == 0 ? kWideLanes : 8; }
 
@@ -310,29 +326,43 @@ struct Epilogue {
     for (; i + 4 <= count; i += 4) pointwiseSums<4>(p + i, n0, out + i * NR);
     for (; i < count; i++) pointwiseSums<1>(p + i, n0, out + i * NR);
   }
-  // source[p + i, :]·W + bias for i < R, channels n0 … n0 + NR − 1, into out (NR floats a pixel). Even and
-  // odd source channels go to separate sums, so that 2R chains of additions hide their latency.
+  // source[p + i, :]·W + bias for i < R, channels n0 … n0 + NR − 1, into out (NR floats a pixel). Each
+  // source value is broadcast once for all NR channels and each filter row loaded once for the R pixels
+  // (a loop over NR in vectors outside the one over sourceC loaded twice as much); the sums go S ways over
+  // the source channels, so that at least 8 chains of additions hide their latency.
   template <int R>
   void pointwiseSums(std::size_t p, int n0, float* out) const {
-    typedef Lanes<kWideLanes> V;
+    typedef Lanes<kWideLanes> L;
+    typedef typename L::type V;
+    constexpr int W = NR / kWideLanes, S = R * W >= 8 ? 1 : (8 + R * W - 1) / (R * W);
+    V sums[S][R][W] = {};
     const float* from = source + p * sourceC;
-    for (int h = 0; h < NR; h += kWideLanes) {
-      typename V::type even[R], odd[R] = {};
-      for (int i = 0; i < R; i++) even[i] = V::load(pointwiseBias.data() + n0 + h);
-      const float* w = pointwise.data() + n0 + h;
-      int c = 0;
-      for (; c + 2 <= sourceC; c += 2) {
-        const typename V::type w0 = V::load(w + static_cast<std::size_t>(c) * padded), w1 = V::load(w + static_cast<std::size_t>(c + 1) * padded);
+    const float* w = pointwise.data() + n0;
+    const auto add = [&](int k, int c) {
+      V row[W];
 #pragma GCC unroll 4
-        for (int i = 0; i < R; i++) {
-          even[i] += from[i * sourceC + c] * w0;
-          odd[i] += from[i * sourceC + c + 1] * w1;
-        }
+      for (int v = 0; v < W; v++) {
+        row[v] = L::load(w + static_cast<std::size_t>(c) * padded + v * kWideLanes);
+        inRegister(row[v]);
       }
-      if (c < sourceC)
-        for (int i = 0; i < R; i++) even[i] += from[i * sourceC + c] * V::load(w + static_cast<std::size_t>(c) * padded);
-      for (int i = 0; i < R; i++) V::store(out + i * NR + h, even[i] + odd[i]);
-    }
+#pragma GCC unroll 8
+      for (int i = 0; i < R; i++) {
+        const float value = from[static_cast<std::size_t>(i) * sourceC + c];
+#pragma GCC unroll 4
+        for (int v = 0; v < W; v++) sums[k][i][v] += value * row[v];
+      }
+    };
+    int c = 0;
+    for (; c + S <= sourceC; c += S)
+#pragma GCC unroll 8
+      for (int k = 0; k < S; k++) add(k, c + k);
+    for (; c < sourceC; c++) add(0, c);
+    for (int i = 0; i < R; i++)
+      for (int v = 0; v < W; v++) {
+        V sum = L::load(pointwiseBias.data() + n0 + v * kWideLanes);
+        for (int k = 0; k < S; k++) sum += sums[k][i][v];
+        L::store(out + i * NR + v * kWideLanes, sum);
+      }
   }
 };
 
