@@ -9,7 +9,10 @@ import { activeAddon } from "../ml/kernels/native";
 export interface KernelTime {
   /** The addon method, e.g. conv2dBackpropFilter. */
   kernel: string;
-  /** A convolution's batch×height×width×inC→outC, filter size / stride; "" for other kernels. */
+  /**
+   * A convolution's batch×height×width×inC→outC, filter size / stride, and what it adds as it stores; ""
+   * for other kernels.
+   */
   shape: string;
   calls_per_step: number;
   ms_per_step: number;
@@ -25,6 +28,22 @@ export interface StepProfile {
 
 // ConvShape's fields (native/src/kernels.h): batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, ….
 const convShape = (s: Int32Array) => `${s[0]}×${s[1]}×${s[2]}×${s[3]}→${s[6]} ${s[7]}×${s[8]}/${s[9]}`;
+
+/**
+ * A convolution's label: its shape and what it adds as it stores (a ResBlock's residual, or its 1×1 skip
+ * conv from so many channels), which can cost as much as the convolution itself.
+ */
+function convLabel(kernel: string, args: unknown[]): string {
+  const shape = args[0] as Int32Array;
+  // conv2dFused(shape, x, w, bias, perImage, relu, residual, y, skipX, skipW, …) adds to its outC channels;
+  // conv2dBackpropInput(shape, dy, w, dx, residual, skipDy, skipW) to its inC.
+  const [residual, skipW, channels] =
+    kernel === "conv2dFused" ? [args[6], args[9], shape[6]!]
+    : kernel === "conv2dBackpropInput" ? [args[4], args[6], shape[3]!]
+    : [null, null, 0];
+  const added = residual ? " + residual" : skipW ? ` + 1×1 skip from ${(skipW as Float32Array).length / channels}` : "";
+  return convShape(shape) + added;
+}
 
 /**
  * Wraps every method of the active addon in a timer that counts while switched on: `toggle` switches it
@@ -47,7 +66,7 @@ export function kernelProfiler(): { toggle: () => Promise<void>; finish: (steps:
       try {
         return method(...args);
       } finally {
-        const shape = kernel.startsWith("conv") ? convShape(args[0] as Int32Array) : "";
+        const shape = kernel.startsWith("conv") ? convLabel(kernel, args) : "";
         const entry = totals.get(kernel + shape) ?? { kernel, shape, ms: 0, calls: 0 };
         entry.ms += performance.now() - started;
         entry.calls++;
