@@ -789,7 +789,9 @@ Cpu cpu() {
 //   1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with
 //   AVX-512). Filter gradients too since F(4×4)'s transforms share terms (Wino<4>): 6–55 % less time than
 //   F(2×2) at every teacher shape, AVX-512 and AVX2 code alike (16×16×64→64: 0.97 against 1.12 ms; 8×8×64→64
-//   0.32 against 0.37; 32×32×96→32 3.8 against 4.8), where before it was mixed at 16×16.
+//   0.32 against 0.37; 32×32×96→32 3.8 against 4.8), where before it was mixed at 16×16. Zen 3 (AVX2 only)
+//   agrees: F(2×2) took 12–66 % more time forward and 10–88 % more in filter gradients at every teacher
+//   shape (32×32×32→32 forward: 1.26 against 0.79 ms), the direct kernel 1.3–2.9× F(4×4)'s.
 #ifndef CRACKDIFF_WINO_M
 inline int conv3x3Tile(const ConvShape& s, bool forward) {
   const bool small = s.outH * s.outW <= 8 * 8;
