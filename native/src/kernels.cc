@@ -20,6 +20,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
 namespace crackdiff {
 namespace {
 
@@ -755,53 +759,48 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   if (db) sumGroups(biasPartials.data(), groups, N, db);
 }
 
-// The CPUs whose best convolution algorithms were measured apart (conv3x3Tile): Intel; AMD with AVX-512 code
-// and 512-bit FMAs at full rate (Zen 5); and AMD executing each 512-bit instruction as two 256-bit halves
-// (Zen 4: family 19h) or running AVX2 code, which is also the choice for any other CPU.
-enum class Cpu { kIntel, kAmdFullRate, kAmdHalfRate };
-
-Cpu cpu() {
+// Whether forward convolutions on small images take F(2×2, 3×3) (conv3x3Tile): on Intel and on AMD from Zen 5
+// (family 1Ah) on, with AVX-512 and AVX2 code alike; not on Zen 3 and Zen 4 (family 19h), nor on CPUs never
+// measured (older AMD, non-x86).
+bool smallImagesTakeF2() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const Cpu which = __builtin_cpu_is("intel") ? Cpu::kIntel
-#if defined(__AVX512F__)
-                           : !__builtin_cpu_is("amdfam19h") ? Cpu::kAmdFullRate
-#endif
-                                                            : Cpu::kAmdHalfRate;
-  return which;
+  static const bool f2 = [] {
+    if (__builtin_cpu_is("intel")) return true;
+    unsigned eax, ebx, ecx, edx;
+    if (!__builtin_cpu_is("amd") || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const unsigned family = (eax >> 8 & 0xf) + (eax >> 20 & 0xff);  // the extended family counts from 0xf
+    return family >= 0x1a;
+  }();
+  return f2;
 #else
-  return Cpu::kAmdHalfRate;
+  return false;
 #endif
 }
 
 // The algorithm of a 3×3 stride-1 forward convolution (an input gradient is one too) or filter gradient:
-// Winograd's F(4×4, 3×3) or F(2×2, 3×3) (4 or 2), or, forward only, the direct kernel (0). The fastest of
-// the three, measured per CPU on every teacher convolution (warm, 2 threads):
-// - Intel (Emerald Rapids, AVX-512 and AVX2 code alike): F(4×4), but F(2×2) forward on 8×8 images
-//   (8×8×64→64: 0.31 against 0.34 ms with AVX-512, 0.39 against 0.45 with AVX2; direct 0.58 and 0.75);
-//   F(4×4) won the filter gradient at every size (16×16×64→64: 1.32 against 1.53 ms; 32×32×96→32: 3.2
-//   against 4.0), and forward on 16×16 (0.93 against 1.29 ms) and 32×32×96→32 (2.4 against 3.2 ms).
-// - AMD at full rate (Zen 5): the direct kernel forward on 8×8 images (8×8×64→64: 0.25 against 0.45 ms);
-//   else F(4×4) where its filter transform (36 panels of inC × outC, ≤ 288 KB) stays in L2 and the images
-//   are at least 32×32 (on 16×16×64→64 F(4×4) was no faster forward, on 16×16 images with 32 and 64
-//   channels 1.6× slower), F(2×2) elsewhere.
-// - AMD at half rate (Zen 4, AVX-512 or AVX2 code): F(4×4) everywhere. Forward on every image, whatever the
-//   channels (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a
-//   1.2 MB transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with
-//   AVX-512). Filter gradients too since F(4×4)'s transforms share terms (Wino<4>): 6–55 % less time than
-//   F(2×2) at every teacher shape, AVX-512 and AVX2 code alike (16×16×64→64: 0.97 against 1.12 ms; 8×8×64→64
-//   0.32 against 0.37; 32×32×96→32 3.8 against 4.8), where before it was mixed at 16×16. Zen 3 (AVX2 only)
-//   agrees: F(2×2) took 12–66 % more time forward and 10–88 % more in filter gradients at every teacher
-//   shape (32×32×32→32 forward: 1.26 against 0.79 ms), the direct kernel 1.3–2.9× F(4×4)'s.
+// Winograd's F(4×4, 3×3) or F(2×2, 3×3) (4 or 2). The fastest, measured per CPU on every teacher convolution
+// (warm, 2 threads), is F(4×4) but for forward passes on 8×8 images where smallImagesTakeF2():
+// - Intel (Emerald Rapids), AVX-512 and AVX2 code alike: 8×8×64→64 forward 0.31 against 0.34 ms with
+//   AVX-512, 0.39 against 0.45 with AVX2 (the direct kernel 0.58 and 0.75); F(4×4) won every filter
+//   gradient (16×16×64→64: 1.32 against 1.53 ms; 32×32×96→32: 3.2 against 4.0) and forward on 16×16 (0.93
+//   against 1.29 ms) and 32×32×96→32 (2.4 against 3.2 ms).
+// - Zen 5, since F(4×4)'s transforms share terms (Wino<4>): F(2×2) forward on 8×8×64→64 and 8×8×64→128
+//   (0.14 and 0.28 against 0.19 and 0.37 ms; with AVX2 code 0.51 against 0.86 for the latter), F(4×4)
+//   forward elsewhere (16×16×64→64: 0.36 against 0.48 ms; 32×32×96→32: 0.88 against 1.50) and in filter
+//   gradients but two (32×32×96→32 1.49 against 1.86 ms, 16×16×128→64 1.21 against 1.41; F(2×2) for
+//   those two left the training step unchanged); the direct kernel, its choice on 8×8 before, 1.2–2×
+//   F(2×2)'s time there. Against the choices before (direct on 8×8, F(2×2) on 16×16 and past 2048
+//   channel pairs) the training step took 4–6 % less time.
+// - Zen 4 (AVX-512 or AVX2 code): F(4×4) everywhere. Forward on every image, whatever the channels
+//   (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a 1.2 MB
+//   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with AVX-512).
+//   Filter gradients 6–55 % less time than F(2×2) at every teacher shape, AVX-512 and AVX2 code alike
+//   (16×16×64→64: 0.97 against 1.12 ms; 8×8×64→64 0.32 against 0.37; 32×32×96→32 3.8 against 4.8). Zen 3
+//   (AVX2 only) agrees: F(2×2) took 12–66 % more time forward and 10–88 % more in filter gradients at every
+//   teacher shape (32×32×32→32 forward: 1.26 against 0.79 ms), the direct kernel 1.3–2.9× F(4×4)'s.
 #ifndef CRACKDIFF_WINO_M
 inline int conv3x3Tile(const ConvShape& s, bool forward) {
-  const bool small = s.outH * s.outW <= 8 * 8;
-  const bool amdF4 = s.inC * roundUp(s.outC, NR) <= 2048 && s.outH * s.outW >= 32 * 32;
-  switch (cpu()) {
-    case Cpu::kIntel: return forward && small ? 2 : 4;
-    case Cpu::kAmdFullRate: return forward && small ? 0 : amdF4 ? 4 : 2;
-    case Cpu::kAmdHalfRate: return 4;
-  }
-  return 4;
+  return forward && s.outH * s.outW <= 8 * 8 && smallImagesTakeF2() ? 2 : 4;
 }
 #else
 inline int conv3x3Tile(const ConvShape&, bool) { return CRACKDIFF_WINO_M; }
