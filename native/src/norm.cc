@@ -31,7 +31,9 @@ struct Blocks {
 };
 
 // Per-channel values of a block on the stack when its width is known at compile time (kN > 0), so the
-// loops over a pixel's channels unroll and vectorise; on the heap otherwise.
+// loops over a pixel's channels unroll and vectorise; on the heap otherwise (3–4× slower). The UNet's 4
+// channels a group give blocks of 4, 8, 12 or 16 channels, all compiled (a width of 12, 28, … made blocks
+// of 12: 64×64×12 took 0.53 ms forward and 0.99 backward, 0.16 and 0.26 compiled).
 template <class T, int kN>
 struct Buffer {
   T v[kN];
@@ -184,6 +186,7 @@ void groupNormReluForward(const GroupNormShape& s, const float* x, const float* 
     const int c0 = g0 * blocks.cg, n = (std::min(s.groups, g0 + blocks.groupsPer) - g0) * blocks.cg;
     switch (n) {
       case 16: return forwardBlock<16>(s, blocks.cg, b, c0, n, x, t, gamma, beta, eps, y, stats);
+      case 12: return forwardBlock<12>(s, blocks.cg, b, c0, n, x, t, gamma, beta, eps, y, stats);
       case 8: return forwardBlock<8>(s, blocks.cg, b, c0, n, x, t, gamma, beta, eps, y, stats);
       case 4: return forwardBlock<4>(s, blocks.cg, b, c0, n, x, t, gamma, beta, eps, y, stats);
       default: return forwardBlock<0>(s, blocks.cg, b, c0, n, x, t, gamma, beta, eps, y, stats);
@@ -205,6 +208,7 @@ void groupNormReluBackward(const GroupNormShape& s, const float* x, const float*
     double* s2 = sumDzXhat.data() + static_cast<Index>(b) * C + c0;
     switch (n) {
       case 16: return backwardBlock<16>(s, blocks.cg, b, c0, n, x, t, gamma, beta, stats, dy, dx, dt, s1, s2);
+      case 12: return backwardBlock<12>(s, blocks.cg, b, c0, n, x, t, gamma, beta, stats, dy, dx, dt, s1, s2);
       case 8: return backwardBlock<8>(s, blocks.cg, b, c0, n, x, t, gamma, beta, stats, dy, dx, dt, s1, s2);
       case 4: return backwardBlock<4>(s, blocks.cg, b, c0, n, x, t, gamma, beta, stats, dy, dx, dt, s1, s2);
       default: return backwardBlock<0>(s, blocks.cg, b, c0, n, x, t, gamma, beta, stats, dy, dx, dt, s1, s2);

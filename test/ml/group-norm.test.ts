@@ -23,7 +23,8 @@ interface Case {
 }
 
 // The teacher's widths (4 channels a group) at its sizes, plus batch 1, one group, groups of 5 and 6
-// channels (no vectorised path), and a block of groups narrower than the others (20 = 16 + 4 channels).
+// channels (no vectorised path), and blocks of groups narrower than the others (20 = 16 + 4 channels,
+// 28 = 16 + 12).
 const cases: Case[] = [
   { shape: [1, 8, 8, 4], groups: 1 },
   { shape: [2, 8, 8, 16], groups: 4 },
@@ -35,6 +36,7 @@ const cases: Case[] = [
   { shape: [2, 5, 7, 10], groups: 2 },
   { shape: [1, 3, 3, 6], groups: 1 },
   { shape: [2, 6, 5, 20], groups: 5 },
+  { shape: [2, 8, 8, 28], groups: 7 },
 ];
 
 /** Inputs with a mean far from zero and uneven scales across groups, so the statistics matter. */
