@@ -790,7 +790,7 @@ bool smallImagesTakeF2() {
 //   gradients but two (32×32×96→32 1.49 against 1.86 ms, 16×16×128→64 1.21 against 1.41; F(2×2) for
 //   those two left the training step unchanged); the direct kernel, its choice on 8×8 before, 1.2–2×
 //   F(2×2)'s time there. Against the choices before (direct on 8×8, F(2×2) on 16×16 and past 2048
-//   channel pairs) the training step took 4–6 % less time.
+//   channel pairs) the training step took 4–8 % less time.
 // - Zen 4 (AVX-512 or AVX2 code): F(4×4) everywhere. Forward on every image, whatever the channels
 //   (16×16×64→64: 0.67 against 0.84 ms with AVX2, 1.03 against 1.14 with AVX-512; 32×32×96→32, a 1.2 MB
 //   transform: 2.2 against 2.7 and 2.3 against 2.6 ms; 8×8: 0.22 against 0.39 ms direct with AVX-512).
