@@ -1,6 +1,7 @@
 /**
  * Lists a folder dataset (ROOT/Negative, ROOT/Positive, ROOT/Masks) without decoding anything, so the web
- * server can list datasets without loading the image decoder.
+ * server can list datasets without loading the image decoder. Its paths are the user's data, never the app's
+ * files: `turbopackIgnore` keeps `next build` from tracing the whole project through them.
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
@@ -56,7 +57,7 @@ export async function listFolderDataset(root: string): Promise<FolderListing> {
       if (!IMAGE_EXTENSIONS.has(ext)) continue;
       const stem = path.basename(file, path.extname(file));
       // Prefer the documented .png when a stem has several mask files.
-      if (!maskByStem.has(stem) || ext === ".png") maskByStem.set(stem, path.join(masksDir, file));
+      if (!maskByStem.has(stem) || ext === ".png") maskByStem.set(stem, path.join(/* turbopackIgnore: true */ masksDir, file));
     }
   }
 
@@ -67,7 +68,7 @@ export async function listFolderDataset(root: string): Promise<FolderListing> {
   ] as const) {
     if (!dir) continue;
     for (const file of await listFiles(dir)) {
-      const filePath = path.join(dir, file);
+      const filePath = path.join(/* turbopackIgnore: true */ dir, file);
       const ext = path.extname(file).toLowerCase();
       if (!IMAGE_EXTENSIONS.has(ext)) {
         skipped.push({ path: filePath, reason: `not an image file (extension "${ext || "none"}")` });

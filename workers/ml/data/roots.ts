@@ -76,7 +76,8 @@ export async function listDatasetFolders(roots: readonly string[] = dataRoots())
       }
     }
     if (depth === 2) return;
-    const names = await readdir(real, { withFileTypes: true }).catch(() => []);
+    // a data root, never the app's files: not for `next build` to trace
+    const names = await readdir(/* turbopackIgnore: true */ real, { withFileTypes: true }).catch(() => []);
     for (const d of names.sort((a, b) => a.name.localeCompare(b.name))) {
       if (!d.name.startsWith(".") && (d.isDirectory() || d.isSymbolicLink())) await visit(realRoot, path.join(relative, d.name), depth + 1);
     }
