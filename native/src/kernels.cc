@@ -861,21 +861,20 @@ void conv2dNarrow(const ConvShape& s, const float* x, const float* w, const Epil
     for (int n = 0; n < N; n++) {
       float* const dots = extra + static_cast<std::size_t>(s.outW) * NR + static_cast<std::size_t>(n) * s.outW;
       const float* filter = filters.data() + static_cast<std::size_t>(n) * K + r0 * width;
-      for (int ow = lo; ow < hi; ow += MRD) {
-        const int start = std::min(ow, hi - MRD);
-        if (start < lo) {  // fewer than MRD windows inside
-          for (int i = ow; i < hi; i++)
-            dotRows<1>(rows + (i * s.strideW - s.padLeft) * s.inC, 0, imageRow, filter, width, width, r1 - r0, dots + i);
-          break;
-        }
-        dotRows<MRD>(rows + (start * s.strideW - s.padLeft) * s.inC, ai, imageRow, filter, width, width, r1 - r0, dots + start);
-      }
-      const auto border = [&](int ow) {  // the taps inside the image only
+      const auto single = [&](int ow) {  // one window, over its taps inside the image
         const int iw0 = ow * s.strideW - s.padLeft, c0 = std::max(0, -iw0), c1 = std::min(s.kW, s.inW - iw0);
         dotRows<1>(rows + (iw0 + c0) * s.inC, 0, imageRow, filter + c0 * s.inC, width, (c1 - c0) * s.inC, r1 - r0, dots + ow);
       };
-      for (int ow = 0; ow < lo; ow++) border(ow);
-      for (int ow = hi; ow < s.outW; ow++) border(ow);
+      if (hi - lo < MRD) {
+        for (int ow = 0; ow < s.outW; ow++) single(ow);
+      } else {
+        for (int ow = lo; ow < hi; ow += MRD) {
+          const int start = std::min(ow, hi - MRD);
+          dotRows<MRD>(rows + (start * s.strideW - s.padLeft) * s.inC, ai, imageRow, filter, width, width, r1 - r0, dots + start);
+        }
+        for (int ow = 0; ow < lo; ow++) single(ow);
+        for (int ow = hi; ow < s.outW; ow++) single(ow);
+      }
       const float bias = e.bias(b)[n];
       float* out = y + m0 * N + n;
       for (int ow = 0; ow < s.outW; ow++) {
@@ -1026,22 +1025,12 @@ inline void runSums(int v0, int vectors, const float* x, std::ptrdiff_t imageRow
   for (int g = 0; g < G; g++) V::store(to[g], sum[g]);
 }
 
-inline void runSums(int G, int v0, int vectors, const float* x, std::ptrdiff_t imageRow, std::ptrdiff_t step,
+template <int G = 12>
+inline void runSums(int count, int v0, int vectors, const float* x, std::ptrdiff_t imageRow, std::ptrdiff_t step,
                     const float* d, int dStride, int run, float* row, int width) {
-  switch (G) {
-    case 1: return runSums<1>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 2: return runSums<2>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 3: return runSums<3>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 4: return runSums<4>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 5: return runSums<5>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 6: return runSums<6>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 7: return runSums<7>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 8: return runSums<8>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 9: return runSums<9>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 10: return runSums<10>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    case 11: return runSums<11>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-    default: return runSums<12>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
-  }
+  if constexpr (G > 1)
+    if (count < G) return runSums<G - 1>(count, v0, vectors, x, imageRow, step, d, dStride, run, row, width);
+  runSums<G>(v0, vectors, x, imageRow, step, d, dStride, run, row, width);
 }
 
 void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
@@ -1102,8 +1091,10 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
               float* row = partial + static_cast<std::size_t>(n) * Kp;
               // in even groups of at most 12 (a group of one waits on its additions' latency)
               const int total = s.kH * vectors, groups = (total + 11) / 12;
-              for (int g = 0, v0 = 0; g < groups; v0 += total * (g + 1) / groups - total * g / groups, g++)
-                runSums(total * (g + 1) / groups - total * g / groups, v0, vectors, col, imageRow, step, d, N, run, row, width);
+              for (int g = 0; g < groups; g++) {
+                const int v0 = total * g / groups, v1 = total * (g + 1) / groups;
+                runSums(v1 - v0, v0, vectors, col, imageRow, step, d, N, run, row, width);
+              }
               for (int kh = 0; kh < s.kH; kh++)  // the columns past the vectors
                 for (int k = vectors * kWideLanes; k < width; k++)
                   for (int j = 0; j < run; j++) row[kh * width + k] += col[kh * imageRow + j * step + k] * d[j * N];
