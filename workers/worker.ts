@@ -133,9 +133,14 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
           retry: false,
         }), retrying)
       : (await retryWhileDown(() => sql`
-          update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
-          where id = ${runId} and worker_id = ${id} and status in ('running', 'crashed') returning id`, retrying)).length > 0;
-    if (ended && status === "finished") await sql`delete from artifacts where run_id = ${runId} and name = ${RESUME_STATE}`.catch(() => {});
+          with ended as (
+            update runs set status = ${status}, finished_at = now(), summary = ${JSON.stringify(summary)}::jsonb, error = ${error}
+            where id = ${runId} and worker_id = ${id} and status in ('running', 'crashed') returning id
+          ), resume_state_dropped as (
+            -- In the same statement: no reader ever sees a finished run that still holds a state to resume from.
+            delete from artifacts where ${status === "finished"} and run_id in (select id from ended) and name = ${RESUME_STATE}
+          )
+          select id from ended`, retrying)).length > 0;
     current = null;
     heartbeat.set({ runId: null });
     if (!ended) log(`run ${runId} was no longer this worker's; its ${status} result was not recorded`);
