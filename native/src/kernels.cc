@@ -614,6 +614,48 @@ inline void sumGroups(const float* partials, int groups, int N, float* out) {
     for (int n = 0; n < N; n++) out[n] += partials[static_cast<std::size_t>(g) * N + n];
 }
 
+bool intelCpu() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool intel = __builtin_cpu_is("intel");
+  return intel;
+#else
+  return false;
+#endif
+}
+
+// Whether forward convolutions on small images take F(2×2, 3×3) (conv3x3Tile): on Intel and on AMD from Zen 5
+// (family 1Ah) on, with AVX-512 and AVX2 code alike; not on Zen 3 and Zen 4 (family 19h), nor on CPUs never
+// measured (older AMD, non-x86).
+bool smallImagesTakeF2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool f2 = [] {
+    if (intelCpu()) return true;
+    unsigned eax, ebx, ecx, edx;
+    if (!__builtin_cpu_is("amd") || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const unsigned family = (eax >> 8 & 0xf) + (eax >> 20 & 0xff);  // the extended family counts from 0xf
+    return family >= 0x1a;
+  }();
+  return f2;
+#else
+  return false;
+#endif
+}
+
+// How many groups a Winograd filter gradient's tasks are summed in (each group's partial dU written by its
+// first task, added to by the rest, and read back once at the end): kFilterGroups, or on Intel, while the
+// partials would together pass 1 MB, half as many, down to 2 (each of 2 threads then keeps adding to one
+// partial in its own cache). F(4×4) at 16×16×128→64 has 1.2 MB partials: 8 of them took 1.57 ms warm and
+// 2.3 cold, 2 took 1.17 and 1.5 (16×16×64→64: 0.88 against 0.68 warm). Halving, not dividing, keeps the count
+// even, so 2 threads share the groups evenly (7 groups left one thread 4 of them: 64×64×16→16 27 % slower).
+// A function of the shape alone, as the sums' order must be. The training step took 3–5 % less time on an
+// Intel Xeon with AVX-512 code. Not measured on AMD (on Zen 5, 2 groups for every shape: 4 % more or the same).
+int filterGroups(std::size_t partialSize, int tasks) {
+  int groups = kFilterGroups;
+  if (intelCpu())
+    while (groups > 2 && groups * partialSize > 256 * 1024) groups /= 2;
+  return std::min(groups, tasks);
+}
+
 // A dY Aᵀ for one tile's m×m block of dy at grad (rows × cols of it inside y, zeros past them; N channels a
 // pixel, rowStride floats a row), channels n … n + L − 1: position ξ's values to out + ξ·stride. Adds the
 // block's sum to bias + n where bias is given.
@@ -665,9 +707,10 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
   // 128 KB and 16, on Zen 4: up to 19 % less time (8×8×128→64), less at 9 of the teacher's 10 shapes with
   // AVX-512 code and 7 with AVX2 (the others up to 9 % more); the training step 1–3 % faster.
   const int T = std::clamp(64 * 1024 / (a2 * Cp), 32, 128);
-  const int tasks = roundUp(tiles, T) / T, groups = std::min(tasks, kFilterGroups);
-  const int workers = std::min(threadCount.load(), groups);
   const std::size_t partialSize = static_cast<std::size_t>(a2) * Cp * Np;  // dU[ξ][c][n]
+  const int tasks = roundUp(tiles, T) / T;
+  const int groups = filterGroups(partialSize, tasks);
+  const int workers = std::min(threadCount.load(), groups);
   const std::unique_ptr<float[]> partials(new float[groups * partialSize]);  // set by their groups' first tasks
   std::vector<float> biasPartials(db ? static_cast<std::size_t>(groups) * N : 0);  // Σ dy per group
   const std::size_t vSize = static_cast<std::size_t>(a2) * T * Cp, mSize = static_cast<std::size_t>(a2) * panelCount * T * NR;
@@ -757,24 +800,6 @@ void conv2dBackpropFilterWinograd(const ConvShape& s, const float* x, const floa
       }
   });
   if (db) sumGroups(biasPartials.data(), groups, N, db);
-}
-
-// Whether forward convolutions on small images take F(2×2, 3×3) (conv3x3Tile): on Intel and on AMD from Zen 5
-// (family 1Ah) on, with AVX-512 and AVX2 code alike; not on Zen 3 and Zen 4 (family 19h), nor on CPUs never
-// measured (older AMD, non-x86).
-bool smallImagesTakeF2() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  static const bool f2 = [] {
-    if (__builtin_cpu_is("intel")) return true;
-    unsigned eax, ebx, ecx, edx;
-    if (!__builtin_cpu_is("amd") || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-    const unsigned family = (eax >> 8 & 0xf) + (eax >> 20 & 0xff);  // the extended family counts from 0xf
-    return family >= 0x1a;
-  }();
-  return f2;
-#else
-  return false;
-#endif
 }
 
 // The algorithm of a 3×3 stride-1 forward convolution (an input gradient is one too) or filter gradient:
