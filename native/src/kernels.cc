@@ -1061,7 +1061,10 @@ inline void runSums(int count, int v0, int vectors, const float* x, std::ptrdiff
 void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float* dy, float* dw, float* db) {
   const int K = s.kH * s.kW * s.inC, N = s.outC, M = s.batch * s.outH * s.outW;
   const bool narrow = N <= kNarrow;
-  const int Kp = roundUp(K, MR), Np = roundUp(N, NR), panelCount = Np / NR;
+  // dW's rows R at a time: MRD (8 with AVX-512) where it divides K and MR does not, so that 1×1 convolutions
+  // of 16 … 128 channels need no padded copy of x (below) and compute no rows of zeros.
+  const int R = K % MR != 0 && K % MRD == 0 ? MRD : MR;
+  const int Kp = roundUp(K, R), Np = roundUp(N, NR), panelCount = Np / NR;
   const bool onePanel = N == NR;  // dy's rows are then the panel's: read in place, not copied
   // A 1×1 convolution's im2col rows are x's pixels: read in place where no row needs padding to Kp.
   const bool pointwise = s.kH == 1 && s.kW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 &&
@@ -1159,9 +1162,10 @@ void conv2dBackpropFilterIm2col(const ConvShape& s, const float* x, const float*
       for (int q = 0; q < panelCount; q++) {
         const float* panel = onePanel ? dy + static_cast<std::size_t>(m0) * N
                                       : sc.dyPanels.data() + static_cast<std::size_t>(q) * rowsPerTask * NR;
-        for (int k0 = 0; k0 < Kp; k0 += MR) {
-          microKernel(cols + k0, 1, Kp, panel, count, tile);
-          for (int i = 0; i < MR; i++) {
+        for (int k0 = 0; k0 < Kp; k0 += R) {
+          if (R == MR) microKernel<MR>(cols + k0, 1, Kp, panel, count, tile);
+          else microKernel<MRD>(cols + k0, 1, Kp, panel, count, tile);
+          for (int i = 0; i < R; i++) {
             v8u* acc = reinterpret_cast<v8u*>(partial + static_cast<std::size_t>(k0 + i) * Np + q * NR);
             acc[0] += load(tile + i * NR);
             acc[1] += load(tile + i * NR + 8);
