@@ -70,6 +70,8 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [2, 20, 22, 8], w: [3, 3, 8, 2], stride: 2, pad: "same" },
   // A 1×1 convolution whose filter gradient reads x in place, 16 output channels (dy read in place too).
   { x: [2, 5, 7, 24], w: [1, 1, 24, 16], stride: 1, pad: "valid" },
+  // … and one of 16 channels (dW's rows 8 at a time with AVX-512 code), dy copied into two panels.
+  { x: [2, 5, 7, 16], w: [1, 1, 16, 24], stride: 1, pad: "valid" },
   // 3×3 stride-1 convolutions over channel counts that are multiples of 8 run Winograd's F(2×2, 3×3), or
   // F(4×4, 3×3) on images of at least 32×32 with few channels (forward and input gradient where the output
   // has more than 8×8 pixels; the filter gradient when the output channels are multiples of 8 too), its
@@ -87,6 +89,8 @@ const cases: { x: number[]; w: number[]; stride: number; pad: Padding }[] = [
   { x: [1, 34, 36, 16], w: [3, 3, 16, 24], stride: 1, pad: "valid" },
   { x: [2, 10, 9, 24], w: [3, 3, 24, 24], stride: 1, pad: "same" },
   { x: [2, 11, 10, 48], w: [3, 3, 48, 32], stride: 1, pad: "valid" },
+  // A filter gradient of several tasks a group, and on Intel fewer groups for its large partial sums.
+  { x: [8, 16, 16, 64], w: [3, 3, 64, 64], stride: 1, pad: "same" },
 ];
 
 // Every case on both wasm paths: the native convolutions, and the wasm kernels they fall back to.
