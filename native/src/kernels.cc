@@ -614,6 +614,7 @@ inline void sumGroups(const float* partials, int groups, int N, float* out) {
     for (int n = 0; n < N; n++) out[n] += partials[static_cast<std::size_t>(g) * N + n];
 }
 
+// The algorithm choices below were measured per CPU maker and family.
 bool intelCpu() {
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool intel = __builtin_cpu_is("intel");

@@ -1,4 +1,4 @@
-// The one thread helper of the kernels: a fork/join over a shared task counter, run by a pool of threads
+// The one thread helper of the kernels: a fork/join over shares of the tasks, run by a pool of threads
 // that wait between calls. Starting threads per call cost more than the memory-bound kernels themselves
 // on a busy machine: the caller had to wait until each new thread was scheduled, even to find no work
 // left. A pool thread that wakes after the tasks ran out is not waited for. Waiting threads spin for a
@@ -124,7 +124,7 @@ void parallelFor(int tasks, int workers, F&& fn) {
   const auto pack = [](std::uint64_t next, std::uint64_t end) { return next << 32 | end; };
   const std::unique_ptr<std::atomic<std::uint64_t>[]> shares(new std::atomic<std::uint64_t>[workers]);
   for (int w = 0; w < workers; w++)
-    shares[w].store(pack(static_cast<std::int64_t>(tasks) * w / workers, static_cast<std::int64_t>(tasks) * (w + 1) / workers));
+    shares[w].store(pack(static_cast<std::uint64_t>(tasks) * w / workers, static_cast<std::uint64_t>(tasks) * (w + 1) / workers));
   // The first (front) or last task left in a share, or −1.
   const auto take = [&](std::atomic<std::uint64_t>& share, bool front) {
     std::uint64_t now = share.load();
